@@ -1,0 +1,26 @@
+//! Wire protocol shared by the flyte-auth agent and its clients: messages, framing and paths.
+//!
+//! Everything here is sans-IO: framing works over any `std::io::Read`/`Write` or over byte
+//! slices, so the blocking client and the tokio agent share one implementation. No tokio, no
+//! network.
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod frame;
+pub mod message;
+pub mod paths;
+pub mod profile;
+
+pub use error::ProtoError;
+pub use frame::MAX_FRAME_LEN;
+pub use message::{
+    ErrorKind, Event, Request, Response, SessionStatus, StatusReport, TokenResponse, WireError,
+};
+pub use profile::{AuthMode, Profile, Secret, SessionKey};
+
+/// Version of the wire protocol. Bumped on any incompatible change to messages or framing;
+/// both sides exchange it in `Hello` and refuse to talk on a mismatch.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Default for how long a returned access token must stay valid, in seconds.
+pub const DEFAULT_MIN_VALID_SECS: u64 = 60;

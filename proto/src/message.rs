@@ -1,0 +1,307 @@
+//! Requests, responses and events exchanged between client and agent.
+//!
+//! Every message is a JSON object with a `type` tag. Unknown fields are ignored (forward
+//! compatibility); an unknown `type` decodes to the `Unknown` variant so the receiver can answer
+//! with a clear error instead of dropping the connection. Every request gets exactly one final
+//! response; `Event`s only ever precede a final response.
+
+use serde::{Deserialize, Serialize};
+
+use crate::profile::{AuthMode, Profile, Secret};
+
+/// Client → agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// First message on every connection.
+    Hello {
+        /// The client's [`crate::PROTOCOL_VERSION`].
+        version: u32,
+        /// Free-form client name and version, for logs.
+        client: String,
+    },
+    /// Ask for an access token for `profile`, valid for at least `min_valid_secs`.
+    GetToken {
+        /// The session to get a token for.
+        profile: Profile,
+        /// Minimum remaining validity of the returned token, in seconds.
+        #[serde(default = "default_min_valid")]
+        min_valid_secs: u64,
+        /// Whether the client can show a login prompt to a human.
+        #[serde(default)]
+        interactive: bool,
+    },
+    /// Describe every session (never a token).
+    Status,
+    /// Ask the agent to exit.
+    Shutdown,
+    /// A request type this agent does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+fn default_min_valid() -> u64 {
+    crate::DEFAULT_MIN_VALID_SECS
+}
+
+/// Agent → client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    /// Answer to [`Request::Hello`].
+    Hello {
+        /// The agent's [`crate::PROTOCOL_VERSION`].
+        version: u32,
+        /// The agent's package version.
+        agent_version: String,
+        /// The agent's process id.
+        pid: u32,
+    },
+    /// An access token.
+    Token(TokenResponse),
+    /// Something the user must see while a request is in progress (login prompts).
+    Event {
+        /// The event.
+        event: Event,
+    },
+    /// Answer to [`Request::Status`].
+    Status(StatusReport),
+    /// The request was carried out and has nothing to return.
+    Ok,
+    /// The request failed.
+    Error(WireError),
+    /// A response type this client does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+/// An access token and how to send it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The bearer token itself.
+    pub access_token: Secret,
+    /// Token type, normally `Bearer`.
+    pub token_type: String,
+    /// Expiry as Unix seconds.
+    pub expires_at: u64,
+    /// Header (gRPC metadata key) the server wants the token in.
+    pub header_key: String,
+}
+
+/// Progress shown to the user while a request waits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// Open this URL in a browser (PKCE).
+    OpenUrl {
+        /// The authorization URL.
+        url: String,
+        /// Whether the agent already opened a browser itself.
+        opened: bool,
+    },
+    /// Visit a URL and enter a code (device flow).
+    DeviceCode {
+        /// Where to go.
+        verification_uri: String,
+        /// The code to enter.
+        user_code: String,
+        /// A URL with the code filled in, when the server gives one.
+        verification_uri_complete: Option<String>,
+        /// When the code expires, Unix seconds.
+        expires_at: u64,
+    },
+    /// A human-readable progress line.
+    Progress {
+        /// The message.
+        message: String,
+    },
+    /// An event type this client does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+/// Error classes; the client maps them to exit codes and hints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request was malformed or of an unknown type.
+    BadRequest,
+    /// Client and agent speak different protocol versions.
+    VersionMismatch,
+    /// The profile or the server's settings are unusable.
+    Config,
+    /// A human must log in (`flyte-auth login`).
+    LoginRequired,
+    /// The IdP or Flyte endpoint could not be reached.
+    IdpUnreachable,
+    /// The IdP answered with an error (e.g. `invalid_client`).
+    IdpRejected,
+    /// The agent is at capacity or shutting down.
+    Busy,
+    /// A bug or unexpected failure in the agent.
+    Internal,
+    /// A kind this client does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+/// A typed error on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireError {
+    /// Class of error.
+    pub kind: ErrorKind,
+    /// Human-readable message; never contains a secret.
+    pub message: String,
+}
+
+impl WireError {
+    /// Builds an error of `kind`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        WireError { kind, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for WireError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Answer to [`Request::Status`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// Agent package version.
+    pub agent_version: String,
+    /// Agent process id.
+    pub pid: u32,
+    /// Seconds since the agent started.
+    pub uptime_secs: u64,
+    /// One entry per session.
+    pub sessions: Vec<SessionStatus>,
+}
+
+/// What `status` shows about one session. Never contains a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionStatus {
+    /// Endpoint URL.
+    pub endpoint: String,
+    /// Login mode.
+    pub mode: AuthMode,
+    /// Client id in use (configured or from discovery).
+    pub client_id: Option<String>,
+    /// Scopes in use.
+    pub scopes: Vec<String>,
+    /// Audience in use.
+    pub audience: Option<String>,
+    /// One of `empty`, `authenticating`, `ready`, `refreshing`, `backoff`, `login_required`, `idle`.
+    pub state: String,
+    /// `sub` claim of the token (unverified), if it is a JWT.
+    pub subject: Option<String>,
+    /// Expiry of the current access token, Unix seconds.
+    pub expires_at: Option<u64>,
+    /// When the agent will next refresh, Unix seconds.
+    pub next_refresh_at: Option<u64>,
+    /// Last failure, if the last attempt failed.
+    pub last_error: Option<String>,
+    /// Last time a client asked for this session, Unix seconds.
+    pub last_used_at: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{decode, encode};
+
+    fn round_trip<T>(msg: T)
+    where
+        T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        let frame = encode(&msg).unwrap();
+        let back: T = decode(&frame[crate::frame::PREFIX_LEN..]).unwrap();
+        assert_eq!(back, msg);
+    }
+
+    fn profile() -> Profile {
+        let mut p = Profile::new("https://flyte.example.com", AuthMode::ClientSecret);
+        p.client_id = Some("ci".into());
+        p.client_secret = Some(Secret::new("s3cret"));
+        p.scopes = Some(vec!["all".into()]);
+        p.audience = Some("aud".into());
+        p
+    }
+
+    #[test]
+    fn every_request_round_trips() {
+        round_trip(Request::Hello { version: 1, client: "flyte-auth 0.1".into() });
+        round_trip(Request::GetToken { profile: profile(), min_valid_secs: 5, interactive: true });
+        round_trip(Request::Status);
+        round_trip(Request::Shutdown);
+        round_trip(Request::Unknown);
+    }
+
+    #[test]
+    fn every_response_round_trips() {
+        round_trip(Response::Hello { version: 1, agent_version: "0.1.0".into(), pid: 7 });
+        round_trip(Response::Token(TokenResponse {
+            access_token: Secret::new("tok"),
+            token_type: "Bearer".into(),
+            expires_at: 1_700_000_000,
+            header_key: "authorization".into(),
+        }));
+        for event in [
+            Event::OpenUrl { url: "https://idp/auth".into(), opened: false },
+            Event::DeviceCode {
+                verification_uri: "https://idp/device".into(),
+                user_code: "ABCD-EFGH".into(),
+                verification_uri_complete: None,
+                expires_at: 1,
+            },
+            Event::Progress { message: "waiting".into() },
+        ] {
+            round_trip(Response::Event { event });
+        }
+        round_trip(Response::Status(StatusReport {
+            agent_version: "0.1.0".into(),
+            pid: 1,
+            uptime_secs: 2,
+            sessions: vec![SessionStatus {
+                endpoint: "https://x".into(),
+                mode: AuthMode::Pkce,
+                client_id: Some("flytectl".into()),
+                scopes: vec!["all".into()],
+                audience: None,
+                state: "ready".into(),
+                subject: Some("alice".into()),
+                expires_at: Some(3),
+                next_refresh_at: Some(2),
+                last_error: None,
+                last_used_at: Some(1),
+            }],
+        }));
+        round_trip(Response::Ok);
+        round_trip(Response::Error(WireError::new(ErrorKind::LoginRequired, "log in")));
+    }
+
+    #[test]
+    fn unknown_types_decode_to_unknown_and_extra_fields_are_ignored() {
+        assert_eq!(decode::<Request>(br#"{"type":"teleport","x":1}"#).unwrap(), Request::Unknown);
+        assert_eq!(decode::<Response>(br#"{"type":"later"}"#).unwrap(), Response::Unknown);
+        let r: Request = decode(br#"{"type":"status","future_field":true}"#).unwrap();
+        assert_eq!(r, Request::Status);
+        let e: WireError = decode(br#"{"kind":"new_kind","message":"m"}"#).unwrap();
+        assert_eq!(e.kind, ErrorKind::Unknown);
+    }
+
+    #[test]
+    fn get_token_defaults_min_valid() {
+        let json = serde_json::json!({"type": "get_token", "profile": profile()});
+        let r: Request = serde_json::from_value(json).unwrap();
+        assert!(matches!(r, Request::GetToken { min_valid_secs: 60, interactive: false, .. }));
+    }
+
+    #[test]
+    fn a_missing_type_tag_is_malformed() {
+        assert!(decode::<Request>(br#"{"version":1}"#).is_err());
+        assert!(decode::<Request>(br#"[]"#).is_err());
+    }
+}
