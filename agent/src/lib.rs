@@ -1,1 +1,86 @@
-//! x
+//! The flyte-auth agent: one per user, it owns every Flyte/Union login and token refresh and
+//! serves tokens to clients over a local socket.
+//!
+//! Request flow: [`server`] (accept, peer check, limits) → [`connection`] (hello, framing) →
+//! [`session`] (registry, per-session actor, fast path) → [`flows`] (grants) and
+//! [`discovery`] → the IdP.
+
+pub mod connection;
+pub mod discovery;
+pub mod error;
+pub mod flows;
+pub mod http;
+pub mod jwt;
+#[cfg(unix)]
+pub mod listener;
+pub mod server;
+pub mod session;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use error::AgentError;
+use tokio_util::sync::CancellationToken;
+
+/// Tunables of a running agent.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// A session nobody asked for in this long stops refreshing.
+    pub idle_session: Duration,
+    /// Most concurrent client connections.
+    pub max_connections: usize,
+    /// A connection with no request for this long is closed.
+    pub idle_connection: Duration,
+    /// A client must say hello within this long.
+    pub handshake_timeout: Duration,
+    /// Longest a non-interactive request may take.
+    pub request_timeout: Duration,
+    /// Timeout of each HTTP call to an endpoint or IdP.
+    pub http_timeout: Duration,
+    /// How long in-flight connections may finish after shutdown starts.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            idle_session: Duration::from_secs(8 * 3600),
+            max_connections: 256,
+            idle_connection: Duration::from_secs(300),
+            handshake_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(60),
+            http_timeout: Duration::from_secs(15),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// State shared by every connection and session.
+#[derive(Debug)]
+pub struct Ctx {
+    /// Tunables.
+    pub settings: Settings,
+    /// HTTP clients.
+    pub http: http::HttpClients,
+    /// Discovery cache.
+    pub discovery: discovery::Discovery,
+    /// When the agent started.
+    pub started: Instant,
+}
+
+/// Runs the agent on `listener` until `shutdown` is cancelled (by a signal or a client's
+/// `Shutdown` request).
+pub async fn run(
+    settings: Settings,
+    listener: tokio::net::UnixListener,
+    shutdown: CancellationToken,
+) {
+    let ctx = Arc::new(Ctx {
+        http: http::HttpClients::new(settings.http_timeout),
+        discovery: discovery::Discovery::default(),
+        settings,
+        started: Instant::now(),
+    });
+    let registry = Arc::new(session::Registry::new(ctx.clone()));
+    server::serve(listener, ctx, registry, shutdown).await;
+}

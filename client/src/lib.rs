@@ -1,1 +1,14 @@
-//! x
+//! flyte-auth client library: resolve a Flyte config into a `Profile` and ask the agent for a
+//! token over its local socket. Blocking std code only: no async runtime is started, so a
+//! whole `flyte-auth token` process stays in the low milliseconds.
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod spawn;
+pub mod transport;
+
+pub use client::{Client, default_socket};
+pub use error::{Error, Result};
+pub use flyte_auth_proto as proto;

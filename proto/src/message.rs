@@ -22,8 +22,8 @@ pub enum Request {
     },
     /// Ask for an access token for `profile`, valid for at least `min_valid_secs`.
     GetToken {
-        /// The session to get a token for.
-        profile: Profile,
+        /// The session to get a token for (boxed: it dwarfs every other request).
+        profile: Box<Profile>,
         /// Minimum remaining validity of the returned token, in seconds.
         #[serde(default = "default_min_valid")]
         min_valid_secs: u64,
@@ -138,6 +138,8 @@ pub enum ErrorKind {
     IdpRejected,
     /// The agent is at capacity or shutting down.
     Busy,
+    /// The connecting user is not the agent's owner.
+    PermissionDenied,
     /// A bug or unexpected failure in the agent.
     Internal,
     /// A kind this client does not know.
@@ -233,7 +235,11 @@ mod tests {
     #[test]
     fn every_request_round_trips() {
         round_trip(Request::Hello { version: 1, client: "flyte-auth 0.1".into() });
-        round_trip(Request::GetToken { profile: profile(), min_valid_secs: 5, interactive: true });
+        round_trip(Request::GetToken {
+            profile: Box::new(profile()),
+            min_valid_secs: 5,
+            interactive: true,
+        });
         round_trip(Request::Status);
         round_trip(Request::Shutdown);
         round_trip(Request::Unknown);

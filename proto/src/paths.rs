@@ -82,10 +82,14 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), ProtoError> {
                 if let Some(parent) = dir.parent() {
                     std::fs::create_dir_all(parent)?;
                 }
-                std::fs::DirBuilder::new().mode(0o700).create(dir)?;
-                // The umask may have removed bits we asked for, never added any; set exactly.
-                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-                Ok(())
+                match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+                    // The umask may have removed bits we asked for, never added any; set
+                    // exactly.
+                    Ok(()) => Ok(std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?),
+                    // Someone (a concurrent client or agent) created it first: check theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => ensure_private_dir(dir),
+                    Err(e) => Err(e.into()),
+                }
             }
             Err(e) => Err(e.into()),
             Ok(meta) => {

@@ -1,0 +1,76 @@
+//! Binding the agent's socket safely: private directory, one agent per socket, stale sockets
+//! replaced, mode 0600.
+//!
+//! "One agent per socket" is decided by an exclusive lock on `agent.sock.lock`, held for the
+//! agent's lifetime, not by probing the socket: two agents starting at once would otherwise
+//! both see "nobody answers" between the other's `bind` and `listen` and both bind.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+use flyte_auth_proto::paths::{ensure_private_dir, lock_path};
+
+use crate::AgentError;
+
+/// A listening socket the agent bound itself (and so must remove on exit).
+#[derive(Debug)]
+pub struct OwnedSocket {
+    /// The listener.
+    pub listener: UnixListener,
+    /// Where it is bound.
+    pub path: PathBuf,
+    /// Held for as long as we serve `path`; released when dropped.
+    _lock: File,
+}
+
+impl OwnedSocket {
+    /// Removes the socket file. Called once the accept loop has stopped.
+    pub fn remove(&self) {
+        if let Err(e) = std::fs::remove_file(&self.path) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %self.path.display(), error = %e, "cannot remove socket");
+            }
+        }
+    }
+}
+
+/// Binds `path`, creating its private directory.
+pub fn bind(path: &Path) -> Result<OwnedSocket, AgentError> {
+    let fail = |why: String| AgentError::Listen { path: path.display().to_string(), why };
+    let dir = path.parent().ok_or_else(|| fail("socket path has no directory".into()))?;
+    ensure_private_dir(dir).map_err(|e| fail(e.to_string()))?;
+
+    let lock_file = lock_path(path);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_file)
+        .map_err(|e| fail(format!("cannot open {}: {e}", lock_file.display())))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            return Err(AgentError::AlreadyRunning(path.display().to_string()));
+        }
+        Err(TryLockError::Error(e)) => return Err(fail(format!("cannot lock: {e}"))),
+    }
+
+    // We hold the lock, so a socket file here belongs to an agent that died without cleaning
+    // up -- unless something that does not take our lock answers on it (an older agent).
+    if std::fs::symlink_metadata(path).is_ok() {
+        if UnixStream::connect(path).is_ok() {
+            return Err(AgentError::AlreadyRunning(path.display().to_string()));
+        }
+        tracing::info!(path = %path.display(), "replacing stale socket");
+        std::fs::remove_file(path).map_err(|e| fail(format!("cannot remove stale socket: {e}")))?;
+    }
+    let listener = UnixListener::bind(path).map_err(|e| fail(e.to_string()))?;
+    // The directory is already 0700; this keeps the socket itself private too should anyone
+    // loosen the directory later.
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| fail(format!("cannot chmod socket: {e}")))?;
+    Ok(OwnedSocket { listener, path: path.to_owned(), _lock: lock })
+}

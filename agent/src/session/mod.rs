@@ -1,0 +1,136 @@
+//! Sessions: one actor task per (endpoint, mode, client id, scopes, audience), and the
+//! registry that finds them.
+//!
+//! The fast path reads the actor's published snapshot without a channel hop or any lock held
+//! across an await; only when the snapshot cannot satisfy a request does the caller ask the
+//! actor, which runs at most one flow at a time and answers every waiter from it.
+
+mod actor;
+pub mod schedule;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use flyte_auth_proto::{ErrorKind, Profile, SessionKey, SessionStatus, TokenResponse, WireError};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::Ctx;
+use crate::flows::now_ms;
+
+/// A token as published to the fast path.
+#[derive(Debug)]
+pub struct Issued {
+    /// The wire response, ready to clone.
+    pub token: TokenResponse,
+    /// When it was obtained, Unix ms.
+    pub issued_at_ms: u64,
+    /// When it expires, Unix ms.
+    pub expires_at_ms: u64,
+}
+
+impl Issued {
+    /// Milliseconds of validity left at `now_ms`.
+    pub fn remaining_ms(&self, now_ms: u64) -> u64 {
+        self.expires_at_ms.saturating_sub(now_ms)
+    }
+
+    /// Whether this token may be handed to a client asking for `min_valid`. A token whose
+    /// whole lifetime is shorter than `min_valid` could never satisfy it, so for those half
+    /// the lifetime is enough: the best any fresh token could do.
+    pub fn satisfies(&self, min_valid: Duration, now_ms: u64) -> bool {
+        let lifetime = self.expires_at_ms.saturating_sub(self.issued_at_ms);
+        let need = (min_valid.as_millis() as u64).min(lifetime / 2);
+        self.remaining_ms(now_ms) > need
+    }
+}
+
+/// Messages to a session actor.
+#[derive(Debug)]
+pub(crate) enum Command {
+    GetToken {
+        profile: Box<Profile>,
+        min_valid: Duration,
+        reply: oneshot::Sender<Result<TokenResponse, WireError>>,
+    },
+    Status {
+        reply: oneshot::Sender<SessionStatus>,
+    },
+}
+
+/// Handle to one session actor.
+#[derive(Debug, Clone)]
+struct SessionHandle {
+    tx: mpsc::Sender<Command>,
+    snapshot: watch::Receiver<Option<Arc<Issued>>>,
+}
+
+/// All sessions of this agent.
+#[derive(Debug)]
+pub struct Registry {
+    ctx: Arc<Ctx>,
+    sessions: RwLock<HashMap<SessionKey, SessionHandle>>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new(ctx: Arc<Ctx>) -> Self {
+        Registry { ctx, sessions: RwLock::new(HashMap::new()) }
+    }
+
+    /// A token for `profile` valid for at least `min_valid` (see [`Issued::satisfies`]).
+    pub async fn get_token(
+        &self,
+        profile: Box<Profile>,
+        min_valid: Duration,
+    ) -> Result<TokenResponse, WireError> {
+        let handle = self.handle(&profile);
+        if let Some(issued) = handle.snapshot.borrow().as_ref() {
+            if issued.satisfies(min_valid, now_ms()) {
+                return Ok(issued.token.clone());
+            }
+        }
+        let (reply, rx) = oneshot::channel();
+        let cmd = Command::GetToken { profile, min_valid, reply };
+        handle.tx.send(cmd).await.map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
+    }
+
+    /// Status of every session, sorted by endpoint.
+    pub async fn status(&self) -> Vec<SessionStatus> {
+        let handles: Vec<SessionHandle> = self.read().values().cloned().collect();
+        let mut out = Vec::with_capacity(handles.len());
+        for h in handles {
+            let (reply, rx) = oneshot::channel();
+            if h.tx.send(Command::Status { reply }).await.is_ok() {
+                if let Ok(s) = rx.await {
+                    out.push(s);
+                }
+            }
+        }
+        out.sort_by(|a, b| (&a.endpoint, a.mode).cmp(&(&b.endpoint, b.mode)));
+        out
+    }
+
+    /// The session for `profile`, started on first use. Creating a session is the only write
+    /// to the registry.
+    fn handle(&self, profile: &Profile) -> SessionHandle {
+        let key = profile.session_key();
+        if let Some(h) = self.read().get(&key) {
+            return h.clone();
+        }
+        let mut map = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+        map.entry(key)
+            .or_insert_with(|| actor::spawn(self.ctx.clone(), profile.clone()))
+            .clone()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<SessionKey, SessionHandle>> {
+        // The map holds only handles; a panic elsewhere cannot leave it half-written.
+        self.sessions.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn gone() -> WireError {
+    WireError::new(ErrorKind::Internal, "session task stopped unexpectedly; see the agent log")
+}

@@ -1,0 +1,84 @@
+//! How errors and login prompts reach the user: stderr only (stdout is for the token), with a
+//! hint of what to do and a documented exit code.
+
+use flyte_auth::Error;
+use flyte_auth::proto::{ErrorKind, Event};
+
+/// Exit codes, as shown in `--help`.
+pub const EXIT_CODES_HELP: &str = "Exit codes:
+  0  success
+  1  internal error or unexpected answer
+  2  invalid command line
+  3  configuration error (config file, API key, endpoint)
+  4  login required: run `flyte-auth login`
+  5  the endpoint or identity provider could not be reached
+  6  the identity provider rejected the request (bad credentials, revoked grant)
+  7  the agent is unavailable, busy, or refused this user";
+
+/// Prints `e` with a hint on stderr and returns the exit code for it.
+pub fn report(e: &Error) -> u8 {
+    eprintln!("flyte-auth: {e}");
+    let (code, hint) = match e.kind() {
+        ErrorKind::Config => (
+            3,
+            Some(
+                "check `--config`, your ~/.flyte/config.yaml and FLYTE_* variables, or run `flyte-auth create config --endpoint HOST`",
+            ),
+        ),
+        ErrorKind::LoginRequired => (4, None),
+        ErrorKind::IdpUnreachable => (
+            5,
+            Some(
+                "check your network and the endpoint; `flyte-auth status` shows the agent's last error",
+            ),
+        ),
+        ErrorKind::IdpRejected => (
+            6,
+            Some(
+                "check the client id and secret (or FLYTE_API_KEY); for a revoked login run `flyte-auth login`",
+            ),
+        ),
+        ErrorKind::Busy | ErrorKind::PermissionDenied => (7, None),
+        ErrorKind::VersionMismatch => (
+            1,
+            Some("run `flyte-auth agent stop`; the next command starts a matching agent"),
+        ),
+        ErrorKind::BadRequest | ErrorKind::Internal | ErrorKind::Unknown => (1, None),
+    };
+    let hint = match e {
+        Error::AgentUnavailable { .. } => Some(
+            "`flyte-auth agent start` starts the agent; its log is under ~/.local/state/flyte-auth/",
+        ),
+        _ => hint,
+    };
+    if let Some(h) = hint {
+        eprintln!("hint: {h}");
+    }
+    code
+}
+
+/// Shows a login prompt or progress line from the agent on stderr.
+pub fn print_event(event: &Event) {
+    match event {
+        Event::OpenUrl { url, opened: true } => {
+            eprintln!("Opened your browser to log in. If it did not open, visit:\n  {url}");
+        }
+        Event::OpenUrl { url, opened: false } => {
+            eprintln!("Please open the following link in your browser to authenticate: {url}");
+        }
+        Event::DeviceCode {
+            verification_uri,
+            user_code,
+            verification_uri_complete,
+            ..
+        } => {
+            let url = verification_uri_complete
+                .as_deref()
+                .unwrap_or(verification_uri);
+            eprintln!("To Authenticate, navigate in a browser to the following URL: {url}");
+            eprintln!("and enter the code: {user_code}");
+        }
+        Event::Progress { message } => eprintln!("{message}"),
+        Event::Unknown => {}
+    }
+}

@@ -1,0 +1,65 @@
+//! `flyte-auth token`: the token on stdout, nothing else, so SDKs can run us as their
+//! `ExternalCommand`.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use clap::Args;
+use flyte_auth::{Client, config};
+
+use super::ProfileArgs;
+use super::output::print_event;
+
+/// Arguments of `flyte-auth token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    profile: ProfileArgs,
+    /// Minimum remaining validity of the token, e.g. `60s`, `5m`.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    min_valid: Duration,
+}
+
+/// Resolves the profile, asks the agent, prints the token.
+pub fn run(socket: &Path, args: &TokenArgs) -> flyte_auth::Result<()> {
+    let profile = config::resolve(&args.profile.overrides())?;
+    let mut client = Client::connect_or_start(socket)?;
+    let token = client.get_token(&profile, args.min_valid, false, &mut print_event)?;
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (the caller went away) is not worth a second error message.
+    let _ = writeln!(out, "{}", token.access_token.expose()).and_then(|()| out.flush());
+    Ok(())
+}
+
+/// Parses `90`, `90s`, `5m`, `1h` into a duration.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, ""), |i| s.split_at(i));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration `{s}` (try 60s, 5m, 1h)"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("invalid duration unit in `{s}` (use s, m or h)")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("").is_err());
+    }
+}

@@ -1,0 +1,244 @@
+//! Per-key environment overrides, in both SDKs' spellings.
+//!
+//! flyte-sdk derives names from YAML keys (`FLYTE_ADMIN_CLIENTID`), flytekit from its INI
+//! sections (`FLYTE_CREDENTIALS_CLIENT_ID`). Env beats the config file; when both spellings of
+//! one setting are set, **flyte-sdk's `FLYTE_ADMIN_*` / `FLYTE_TASK_*` wins** (it is the current
+//! SDK). An empty variable counts as unset. Unlike flyte-sdk (raw strings), values are typed:
+//! bools accept true/false/1/0/yes/no in any case, lists are comma-separated.
+
+use flyte_auth_proto::Secret;
+
+use super::auth_type;
+use super::endpoint;
+use super::settings::{PathBase, Settings, parse_bool, split_list};
+use crate::error::{Error, Result};
+
+/// The variable names one SDK uses; `None` where that SDK has no such variable.
+struct Names {
+    endpoint: &'static str,
+    insecure: &'static str,
+    insecure_skip_verify: &'static str,
+    ca_cert_file: &'static str,
+    http_proxy: &'static str,
+    auth_type: &'static str,
+    client_id: &'static str,
+    client_secret: Option<&'static str>,
+    client_secret_location: &'static str,
+    client_secret_env_var: &'static str,
+    scopes: &'static str,
+    audience: Option<&'static str>,
+    org: Option<&'static str>,
+}
+
+const FLYTE_SDK: Names = Names {
+    endpoint: "FLYTE_ADMIN_ENDPOINT",
+    insecure: "FLYTE_ADMIN_INSECURE",
+    insecure_skip_verify: "FLYTE_ADMIN_INSECURESKIPVERIFY",
+    ca_cert_file: "FLYTE_ADMIN_CACERTFILEPATH",
+    http_proxy: "FLYTE_ADMIN_HTTPPROXYURL",
+    auth_type: "FLYTE_ADMIN_AUTHTYPE",
+    client_id: "FLYTE_ADMIN_CLIENTID",
+    client_secret: None,
+    client_secret_location: "FLYTE_ADMIN_CLIENTSECRETLOCATION",
+    client_secret_env_var: "FLYTE_ADMIN_CLIENTSECRETENVVAR",
+    scopes: "FLYTE_ADMIN_SCOPES",
+    audience: None,
+    org: Some("FLYTE_TASK_ORG"),
+};
+
+const FLYTEKIT: Names = Names {
+    endpoint: "FLYTE_PLATFORM_URL",
+    insecure: "FLYTE_PLATFORM_INSECURE",
+    insecure_skip_verify: "FLYTE_PLATFORM_INSECURE_SKIP_VERIFY",
+    ca_cert_file: "FLYTE_PLATFORM_CA_CERT_FILE_PATH",
+    http_proxy: "FLYTE_PLATFORM_HTTP_PROXY_URL",
+    auth_type: "FLYTE_CREDENTIALS_AUTH_MODE",
+    client_id: "FLYTE_CREDENTIALS_CLIENT_ID",
+    client_secret: Some("FLYTE_CREDENTIALS_CLIENT_SECRET"),
+    client_secret_location: "FLYTE_CREDENTIALS_CLIENT_SECRET_LOCATION",
+    client_secret_env_var: "FLYTE_CREDENTIALS_CLIENT_SECRET_ENV_VAR",
+    scopes: "FLYTE_CREDENTIALS_SCOPES",
+    audience: Some("FLYTE_CREDENTIALS_AUDIENCE"),
+    org: None,
+};
+
+/// Both SDKs' env overrides merged, flyte-sdk's spelling first.
+pub(crate) fn overrides(
+    env: &dyn Fn(&str) -> Option<String>,
+    base: PathBase<'_>,
+) -> Result<Settings> {
+    Ok(layer(&FLYTE_SDK, env, base)?.or(layer(&FLYTEKIT, env, base)?))
+}
+
+fn layer(n: &Names, env: &dyn Fn(&str) -> Option<String>, base: PathBase<'_>) -> Result<Settings> {
+    let get = |var: &str| {
+        env(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let get_bool = |var: &str| -> Result<Option<bool>> {
+        get(var)
+            .map(|v| {
+                parse_bool(&v).ok_or_else(|| {
+                    Error::Config(format!(
+                        "${var} must be true or false (or 1/0, yes/no), found {v:?}"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let endpoint = get(n.endpoint)
+        .map(|v| {
+            endpoint::parse(&v).map_err(|why| {
+                Error::Config(format!("invalid endpoint {v:?} in ${}: {why}", n.endpoint))
+            })
+        })
+        .transpose()?;
+    let auth_type = get(n.auth_type)
+        .map(|v| {
+            auth_type::parse_or_explain(&v, &format!("${}", n.auth_type)).map_err(Error::Config)
+        })
+        .transpose()?;
+    // A raw secret is taken verbatim (not trimmed); it is only ever moved into a `Secret`.
+    let client_secret = n
+        .client_secret
+        .and_then(|var| env(var))
+        .filter(|v| !v.is_empty())
+        .map(Secret::new);
+    Ok(Settings {
+        endpoint,
+        insecure: get_bool(n.insecure)?,
+        insecure_skip_verify: get_bool(n.insecure_skip_verify)?,
+        ca_cert_file: get(n.ca_cert_file).map(|p| base.resolve(&p)),
+        http_proxy: get(n.http_proxy),
+        auth_type,
+        client_id: get(n.client_id),
+        client_secret,
+        client_secret_env_var: get(n.client_secret_env_var),
+        client_secret_location: get(n.client_secret_location).map(|p| base.resolve(&p)),
+        scopes: get(n.scopes).map(|v| split_list(&v)),
+        audience: n.audience.and_then(get),
+        org: n.org.and_then(get),
+        ..Settings::default()
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
+mod tests {
+    use std::collections::HashMap;
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::config::auth_type::AuthChoice;
+    use flyte_auth_proto::AuthMode;
+
+    fn run(vars: &[(&str, &str)]) -> Result<Settings> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let base = PathBase {
+            cwd: Path::new("/cwd"),
+            home: Some(Path::new("/h")),
+        };
+        overrides(&|k: &str| map.get(k).cloned(), base)
+    }
+
+    #[test]
+    fn flytekit_spellings() {
+        let s = run(&[
+            ("FLYTE_PLATFORM_URL", "dns:///kit.example.com"),
+            ("FLYTE_PLATFORM_INSECURE", "YES"),
+            ("FLYTE_PLATFORM_INSECURE_SKIP_VERIFY", "1"),
+            ("FLYTE_PLATFORM_CA_CERT_FILE_PATH", "ca.pem"),
+            ("FLYTE_PLATFORM_HTTP_PROXY_URL", "http://proxy:3128"),
+            ("FLYTE_CREDENTIALS_AUTH_MODE", "basic"),
+            ("FLYTE_CREDENTIALS_CLIENT_ID", "kit-id"),
+            ("FLYTE_CREDENTIALS_CLIENT_SECRET", " raw "),
+            ("FLYTE_CREDENTIALS_CLIENT_SECRET_LOCATION", "~/sec"),
+            ("FLYTE_CREDENTIALS_CLIENT_SECRET_ENV_VAR", "MY_SECRET"),
+            ("FLYTE_CREDENTIALS_SCOPES", "all, offline"),
+            ("FLYTE_CREDENTIALS_AUDIENCE", "aud"),
+        ])
+        .unwrap();
+        assert_eq!(s.endpoint.unwrap().authority, "kit.example.com");
+        assert_eq!(
+            (s.insecure, s.insecure_skip_verify),
+            (Some(true), Some(true))
+        );
+        assert_eq!(s.ca_cert_file, Some(PathBuf::from("/cwd/ca.pem")));
+        assert_eq!(s.http_proxy.as_deref(), Some("http://proxy:3128"));
+        assert_eq!(s.auth_type, Some(AuthChoice::Mode(AuthMode::ClientSecret)));
+        assert_eq!(s.client_id.as_deref(), Some("kit-id"));
+        assert_eq!(s.client_secret.unwrap().expose(), " raw ");
+        assert_eq!(s.client_secret_location, Some(PathBuf::from("/h/sec")));
+        assert_eq!(s.client_secret_env_var.as_deref(), Some("MY_SECRET"));
+        assert_eq!(s.scopes, Some(vec!["all".to_owned(), "offline".to_owned()]));
+        assert_eq!(s.audience.as_deref(), Some("aud"));
+    }
+
+    #[test]
+    fn flyte_sdk_spelling_wins_over_flytekit() {
+        let s = run(&[
+            ("FLYTE_ADMIN_ENDPOINT", "sdk.example.com"),
+            ("FLYTE_PLATFORM_URL", "kit.example.com"),
+            ("FLYTE_ADMIN_INSECURE", "false"),
+            ("FLYTE_PLATFORM_INSECURE", "true"),
+            ("FLYTE_ADMIN_INSECURESKIPVERIFY", "true"),
+            ("FLYTE_ADMIN_CACERTFILEPATH", "/sdk.pem"),
+            ("FLYTE_ADMIN_HTTPPROXYURL", "http://sdk-proxy"),
+            ("FLYTE_ADMIN_AUTHTYPE", "DeviceFlow"),
+            ("FLYTE_CREDENTIALS_AUTH_MODE", "Pkce"),
+            ("FLYTE_ADMIN_CLIENTID", "sdk-id"),
+            ("FLYTE_CREDENTIALS_CLIENT_ID", "kit-id"),
+            ("FLYTE_ADMIN_CLIENTSECRETLOCATION", "/sdk-secret"),
+            ("FLYTE_ADMIN_CLIENTSECRETENVVAR", "SDK_VAR"),
+            ("FLYTE_ADMIN_SCOPES", "a,b"),
+            ("FLYTE_CREDENTIALS_SCOPES", "c"),
+            ("FLYTE_TASK_ORG", "acme"),
+        ])
+        .unwrap();
+        assert_eq!(s.endpoint.unwrap().authority, "sdk.example.com");
+        assert_eq!(
+            (s.insecure, s.insecure_skip_verify),
+            (Some(false), Some(true))
+        );
+        assert_eq!(s.ca_cert_file, Some(PathBuf::from("/sdk.pem")));
+        assert_eq!(s.http_proxy.as_deref(), Some("http://sdk-proxy"));
+        assert_eq!(s.auth_type, Some(AuthChoice::Mode(AuthMode::DeviceFlow)));
+        assert_eq!(s.client_id.as_deref(), Some("sdk-id"));
+        assert_eq!(s.client_secret_location, Some(PathBuf::from("/sdk-secret")));
+        assert_eq!(s.client_secret_env_var.as_deref(), Some("SDK_VAR"));
+        assert_eq!(s.scopes, Some(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(s.org.as_deref(), Some("acme"));
+    }
+
+    #[test]
+    fn empty_is_unset_and_bad_values_name_the_var() {
+        let s = run(&[
+            ("FLYTE_ADMIN_ENDPOINT", ""),
+            ("FLYTE_PLATFORM_URL", "kit.example.com"),
+        ])
+        .unwrap();
+        assert_eq!(s.endpoint.unwrap().authority, "kit.example.com");
+        let e = run(&[("FLYTE_PLATFORM_INSECURE", "maybe")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("$FLYTE_PLATFORM_INSECURE") && e.contains("maybe"),
+            "{e}"
+        );
+        let e = run(&[("FLYTE_ADMIN_AUTHTYPE", "oauth")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("$FLYTE_ADMIN_AUTHTYPE") && e.contains("DeviceFlow"),
+            "{e}"
+        );
+        let e = run(&[("FLYTE_ADMIN_ENDPOINT", "a b")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("$FLYTE_ADMIN_ENDPOINT"), "{e}");
+    }
+}

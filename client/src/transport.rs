@@ -1,0 +1,126 @@
+//! A blocking connection to the agent: connect, say hello, send requests, read responses.
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use flyte_auth_proto::frame::{read_message, write_message};
+use flyte_auth_proto::{Event, PROTOCOL_VERSION, Request, Response};
+
+use crate::{Error, Result};
+
+/// How long to wait for the agent's answer to a request that needs no human.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// An open, greeted connection to the agent.
+#[derive(Debug)]
+pub struct Connection {
+    stream: UnixStream,
+    path: PathBuf,
+    /// The agent's process id, from its hello.
+    pub agent_pid: u32,
+    /// The agent's version, from its hello.
+    pub agent_version: String,
+}
+
+impl Connection {
+    /// Connects to the agent at `path` and exchanges hellos. The raw `io::Error` of the
+    /// connect is returned separately so callers can tell "nobody there" from other failures.
+    pub fn open(path: &Path) -> std::result::Result<Connection, ConnectError> {
+        let stream = UnixStream::connect(path).map_err(ConnectError::Connect)?;
+        let mut conn = Connection {
+            stream,
+            path: path.to_owned(),
+            agent_pid: 0,
+            agent_version: String::new(),
+        };
+        conn.hello().map_err(ConnectError::Protocol)?;
+        Ok(conn)
+    }
+
+    fn hello(&mut self) -> Result<()> {
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(proto_io)?;
+        let client = format!("flyte-auth {}", env!("CARGO_PKG_VERSION"));
+        match self.call(
+            &Request::Hello {
+                version: PROTOCOL_VERSION,
+                client,
+            },
+            &mut |_| {},
+        )? {
+            Response::Hello {
+                version,
+                agent_version,
+                pid,
+            } if version == PROTOCOL_VERSION => {
+                self.agent_pid = pid;
+                self.agent_version = agent_version;
+                Ok(())
+            }
+            Response::Hello { version, .. } => Err(Error::Unexpected(format!(
+                "agent speaks protocol version {version}, this client {PROTOCOL_VERSION}"
+            ))),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Sends `req` and returns its final response, passing any events before it to
+    /// `on_event`. An `Error` response becomes `Err(Error::Agent)`.
+    pub fn call(&mut self, req: &Request, on_event: &mut dyn FnMut(&Event)) -> Result<Response> {
+        write_message(&mut self.stream, req)?;
+        loop {
+            let resp: Option<Response> = read_message(&mut self.stream).map_err(|e| match e {
+                flyte_auth_proto::ProtoError::Io(io) if is_timeout(&io) => {
+                    Error::AgentUnavailable {
+                        path: self.path.clone(),
+                        why: "the agent did not answer in time".into(),
+                    }
+                }
+                other => Error::Proto(other),
+            })?;
+            match resp {
+                None => {
+                    return Err(Error::AgentUnavailable {
+                        path: self.path.clone(),
+                        why: "the agent closed the connection".into(),
+                    });
+                }
+                Some(Response::Event { event }) => on_event(&event),
+                Some(Response::Error(e)) => return Err(Error::Agent(e)),
+                Some(other) => return Ok(other),
+            }
+        }
+    }
+
+    /// Bounds how long [`Connection::call`] waits for each response frame.
+    pub fn set_read_timeout(&self, t: Option<Duration>) -> Result<()> {
+        self.stream.set_read_timeout(t).map_err(proto_io)
+    }
+}
+
+/// Why [`Connection::open`] failed.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// The socket could not be connected to.
+    Connect(std::io::Error),
+    /// Connected, but the hello failed.
+    Protocol(Error),
+}
+
+/// Describes a response the caller did not expect.
+pub fn unexpected(resp: Response) -> Error {
+    Error::Unexpected(format!("{resp:?}"))
+}
+
+fn proto_io(e: std::io::Error) -> Error {
+    Error::Proto(e.into())
+}
+
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
+}
