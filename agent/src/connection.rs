@@ -41,7 +41,12 @@ impl Connection {
         registry: Arc<Registry>,
         shutdown: CancellationToken,
     ) -> Self {
-        Connection { stream, ctx, registry, shutdown }
+        Connection {
+            stream,
+            ctx,
+            registry,
+            shutdown,
+        }
     }
 
     /// Serves the connection until the client leaves, idles out, errs, or the agent stops.
@@ -53,7 +58,15 @@ impl Connection {
                 tracing::debug!(%client, "hello");
                 let pid = std::process::id();
                 let agent_version = env!("CARGO_PKG_VERSION").to_owned();
-                if self.send(&Response::Hello { version, agent_version, pid }).await.is_err() {
+                if self
+                    .send(&Response::Hello {
+                        version,
+                        agent_version,
+                        pid,
+                    })
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -67,7 +80,9 @@ impl Connection {
                 return;
             }
             Some(_) => {
-                let _ = self.send_error(ErrorKind::BadRequest, "expected hello first").await;
+                let _ = self
+                    .send_error(ErrorKind::BadRequest, "expected hello first")
+                    .await;
                 return;
             }
             None => return,
@@ -101,7 +116,9 @@ impl Connection {
                 Ok(Err(ReadError::Fatal(e))) => {
                     tracing::debug!(error = %e, "closing connection");
                     if !matches!(e, ProtoError::Truncated | ProtoError::Io(_)) {
-                        let _ = self.send_error(ErrorKind::BadRequest, format!("bad request: {e}")).await;
+                        let _ = self
+                            .send_error(ErrorKind::BadRequest, format!("bad request: {e}"))
+                            .await;
                     }
                     return None;
                 }
@@ -111,16 +128,25 @@ impl Connection {
 
     async fn handle(&self, req: Request) -> Response {
         match req {
-            Request::GetToken { profile, min_valid_secs, interactive: _ } => {
+            Request::GetToken {
+                profile,
+                min_valid_secs,
+                interactive: _,
+            } => {
                 let min_valid = Duration::from_secs(min_valid_secs);
                 let host = profile.host().to_owned();
                 let deadline = self.ctx.settings.request_timeout;
-                match tokio::time::timeout(deadline, self.registry.get_token(profile, min_valid)).await {
+                match tokio::time::timeout(deadline, self.registry.get_token(profile, min_valid))
+                    .await
+                {
                     Ok(Ok(token)) => Response::Token(token),
                     Ok(Err(e)) => Response::Error(e),
                     Err(_) => Response::Error(WireError::new(
                         ErrorKind::IdpUnreachable,
-                        format!("timed out after {}s waiting for a token from {host}", deadline.as_secs()),
+                        format!(
+                            "timed out after {}s waiting for a token from {host}",
+                            deadline.as_secs()
+                        ),
                     )),
                 }
             }
@@ -147,7 +173,8 @@ impl Connection {
     }
 
     async fn send(&mut self, resp: &Response) -> Result<(), ()> {
-        let bytes = frame::encode(resp).map_err(|e| tracing::error!(error = %e, "cannot encode response"))?;
+        let bytes = frame::encode(resp)
+            .map_err(|e| tracing::error!(error = %e, "cannot encode response"))?;
         self.stream.write_all(&bytes).await.map_err(|_| ())
     }
 
@@ -171,9 +198,14 @@ async fn read_request(stream: &mut UnixStream) -> Result<Option<Request>, ReadEr
     // Checked before allocating: a hostile length prefix costs us nothing.
     let len = frame::body_len(prefix).map_err(ReadError::Fatal)?;
     let mut body = Zeroizing::new(vec![0u8; len]);
-    stream.read_exact(&mut body).await.map_err(|e| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => ReadError::Fatal(ProtoError::Truncated),
-        _ => ReadError::Fatal(e.into()),
-    })?;
-    frame::decode(&body).map(Some).map_err(ReadError::Recoverable)
+    stream
+        .read_exact(&mut body)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => ReadError::Fatal(ProtoError::Truncated),
+            _ => ReadError::Fatal(e.into()),
+        })?;
+    frame::decode(&body)
+        .map(Some)
+        .map_err(ReadError::Recoverable)
 }

@@ -90,15 +90,16 @@ impl Discovery {
         host: &str,
     ) -> Result<Arc<ServerSettings>, AgentError> {
         let cached = self.lookup(endpoint);
-        if let Some((at, s)) = &cached {
-            if at.elapsed() < FRESH_FOR {
-                return Ok(s.clone());
-            }
+        if let Some((at, s)) = &cached
+            && at.elapsed() < FRESH_FOR
+        {
+            return Ok(s.clone());
         }
         match fetch(http, endpoint, host).await {
             Ok(s) => {
                 let s = Arc::new(s);
-                self.lock().insert(endpoint.to_owned(), (Instant::now(), s.clone()));
+                self.lock()
+                    .insert(endpoint.to_owned(), (Instant::now(), s.clone()));
                 Ok(s)
             }
             Err(e) => match cached {
@@ -127,9 +128,18 @@ async fn fetch(
 ) -> Result<ServerSettings, AgentError> {
     let (metadata, client) = tokio::join!(
         call::<OAuth2Metadata>(http, endpoint, host, "GetOAuth2Metadata", FLYTE1_METADATA),
-        call::<PublicClientConfig>(http, endpoint, host, "GetPublicClientConfig", FLYTE1_CLIENT_CONFIG),
+        call::<PublicClientConfig>(
+            http,
+            endpoint,
+            host,
+            "GetPublicClientConfig",
+            FLYTE1_CLIENT_CONFIG
+        ),
     );
-    Ok(ServerSettings { metadata: metadata?, client: client? })
+    Ok(ServerSettings {
+        metadata: metadata?,
+        client: client?,
+    })
 }
 
 /// One discovery RPC: Connect first, then the Flyte 1 HTTP route.
@@ -153,7 +163,9 @@ async fn call<T: DeserializeOwned>(
                 return Ok(v);
             }
         }
-        Ok(resp) => tracing::debug!(%host, status = %resp.status(), rpc, "Connect discovery unavailable"),
+        Ok(resp) => {
+            tracing::debug!(%host, status = %resp.status(), rpc, "Connect discovery unavailable")
+        }
         // A connection failure will fail the fallback the same way; report it from there.
         Err(e) => tracing::debug!(%host, error = %e.without_url(), rpc, "Connect discovery failed"),
     }
@@ -177,7 +189,9 @@ async fn call<T: DeserializeOwned>(
         )));
     }
     resp.json::<T>().await.map_err(|e| {
-        AgentError::Config(format!("{host} answered {flyte1_path} with unexpected JSON: {e}"))
+        AgentError::Config(format!(
+            "{host} answered {flyte1_path} with unexpected JSON: {e}"
+        ))
     })
 }
 
@@ -201,6 +215,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.client_id.as_deref(), Some("flytectl"));
-        assert_eq!(c.authorization_metadata_key.as_deref(), Some("flyte-authorization"));
+        assert_eq!(
+            c.authorization_metadata_key.as_deref(),
+            Some("flyte-authorization")
+        );
     }
 }

@@ -30,7 +30,10 @@ pub struct HttpClients {
 impl HttpClients {
     /// Clients whose every request (connect + response) is bounded by `timeout`.
     pub fn new(timeout: Duration) -> Self {
-        HttpClients { timeout, clients: Mutex::new(HashMap::new()) }
+        HttpClients {
+            timeout,
+            clients: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The client for `profile`'s TLS and proxy settings.
@@ -67,7 +70,10 @@ impl HttpClients {
         }
         if let Some(path) = &key.ca_cert {
             let pem = std::fs::read(path).map_err(|e| {
-                AgentError::Config(format!("cannot read caCertFilePath {}: {e}", path.display()))
+                AgentError::Config(format!(
+                    "cannot read caCertFilePath {}: {e}",
+                    path.display()
+                ))
             })?;
             let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
                 AgentError::Config(format!("caCertFilePath {} is not PEM: {e}", path.display()))
@@ -79,13 +85,17 @@ impl HttpClients {
                 .map_err(|e| AgentError::Config(format!("invalid httpProxyURL {proxy}: {e}")))?;
             b = b.proxy(p);
         }
-        b.build().map_err(|e| AgentError::Internal(format!("building HTTP client: {e}")))
+        b.build()
+            .map_err(|e| AgentError::Internal(format!("building HTTP client: {e}")))
     }
 }
 
 /// A transport error from `host` as an [`AgentError`].
 pub fn unreachable(host: &str, e: &reqwest::Error) -> AgentError {
-    AgentError::Unreachable { host: host.to_owned(), why: describe(e) }
+    AgentError::Unreachable {
+        host: host.to_owned(),
+        why: describe(e),
+    }
 }
 
 /// A short reason for a transport error, without the request URL.

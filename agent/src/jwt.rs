@@ -33,7 +33,10 @@ pub fn claims(token: &str) -> Option<Claims> {
 impl Claims {
     /// Who the token is for, as `status` shows it.
     pub fn display_subject(&self) -> Option<String> {
-        self.preferred_username.clone().or_else(|| self.email.clone()).or_else(|| self.sub.clone())
+        self.preferred_username
+            .clone()
+            .or_else(|| self.email.clone())
+            .or_else(|| self.sub.clone())
     }
 }
 
@@ -42,7 +45,10 @@ mod tests {
     use super::*;
 
     fn jwt(payload: &str) -> String {
-        format!("eyJhbGciOiJub25lIn0.{}.sig", URL_SAFE_NO_PAD.encode(payload))
+        format!(
+            "eyJhbGciOiJub25lIn0.{}.sig",
+            URL_SAFE_NO_PAD.encode(payload)
+        )
     }
 
     #[test]

@@ -28,18 +28,23 @@ pub struct OwnedSocket {
 impl OwnedSocket {
     /// Removes the socket file. Called once the accept loop has stopped.
     pub fn remove(&self) {
-        if let Err(e) = std::fs::remove_file(&self.path) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(path = %self.path.display(), error = %e, "cannot remove socket");
-            }
+        if let Err(e) = std::fs::remove_file(&self.path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %self.path.display(), error = %e, "cannot remove socket");
         }
     }
 }
 
 /// Binds `path`, creating its private directory.
 pub fn bind(path: &Path) -> Result<OwnedSocket, AgentError> {
-    let fail = |why: String| AgentError::Listen { path: path.display().to_string(), why };
-    let dir = path.parent().ok_or_else(|| fail("socket path has no directory".into()))?;
+    let fail = |why: String| AgentError::Listen {
+        path: path.display().to_string(),
+        why,
+    };
+    let dir = path
+        .parent()
+        .ok_or_else(|| fail("socket path has no directory".into()))?;
     ensure_private_dir(dir).map_err(|e| fail(e.to_string()))?;
 
     let lock_file = lock_path(path);
@@ -72,5 +77,9 @@ pub fn bind(path: &Path) -> Result<OwnedSocket, AgentError> {
     // loosen the directory later.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| fail(format!("cannot chmod socket: {e}")))?;
-    Ok(OwnedSocket { listener, path: path.to_owned(), _lock: lock })
+    Ok(OwnedSocket {
+        listener,
+        path: path.to_owned(),
+        _lock: lock,
+    })
 }

@@ -43,7 +43,9 @@ fn main() -> std::process::ExitCode {
     match real_main(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            let already = e.downcast_ref::<AgentError>().is_some_and(|e| matches!(e, AgentError::AlreadyRunning(_)));
+            let already = e
+                .downcast_ref::<AgentError>()
+                .is_some_and(|e| matches!(e, AgentError::AlreadyRunning(_)));
             tracing::error!("{e:#}");
             eprintln!("flyte-auth-agent: {e:#}");
             // A distinct code lets a starter tell "someone else won the race" from a failure.
@@ -113,5 +115,8 @@ fn watch_signals(shutdown: CancellationToken) -> anyhow::Result<()> {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("FLYTE_AUTH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

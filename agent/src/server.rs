@@ -48,7 +48,10 @@ pub async fn serve(
         if uid != owner && uid != 0 {
             tracing::warn!(peer_uid = uid, peer_pid = ?pid, "refused connection from another user");
             let msg = format!("permission denied: uid {uid} may not use the agent of uid {owner}");
-            tracker.spawn(refuse(stream, WireError::new(ErrorKind::PermissionDenied, msg)));
+            tracker.spawn(refuse(
+                stream,
+                WireError::new(ErrorKind::PermissionDenied, msg),
+            ));
             continue;
         }
         let Ok(permit) = limit.clone().try_acquire_owned() else {
@@ -65,7 +68,10 @@ pub async fn serve(
         });
     }
     tracker.close();
-    if tokio::time::timeout(ctx.settings.shutdown_grace, tracker.wait()).await.is_err() {
+    if tokio::time::timeout(ctx.settings.shutdown_grace, tracker.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("connections still busy at shutdown; closing them");
     }
 }

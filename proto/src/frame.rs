@@ -25,9 +25,15 @@ pub fn encode<T: Serialize>(msg: &T) -> Result<Zeroizing<Vec<u8>>, ProtoError> {
     serde_json::to_writer(&mut *buf, msg).map_err(|e| ProtoError::Malformed(e.to_string()))?;
     let len = buf.len() - PREFIX_LEN;
     if len > MAX_FRAME_LEN {
-        return Err(ProtoError::TooLarge { len, max: MAX_FRAME_LEN });
+        return Err(ProtoError::TooLarge {
+            len,
+            max: MAX_FRAME_LEN,
+        });
     }
-    let prefix = u32::try_from(len).map_err(|_| ProtoError::TooLarge { len, max: MAX_FRAME_LEN })?;
+    let prefix = u32::try_from(len).map_err(|_| ProtoError::TooLarge {
+        len,
+        max: MAX_FRAME_LEN,
+    })?;
     buf[..PREFIX_LEN].copy_from_slice(&prefix.to_be_bytes());
     Ok(buf)
 }
@@ -36,7 +42,10 @@ pub fn encode<T: Serialize>(msg: &T) -> Result<Zeroizing<Vec<u8>>, ProtoError> {
 pub fn body_len(prefix: [u8; PREFIX_LEN]) -> Result<usize, ProtoError> {
     let len = u32::from_be_bytes(prefix) as usize;
     if len > MAX_FRAME_LEN {
-        return Err(ProtoError::TooLarge { len, max: MAX_FRAME_LEN });
+        return Err(ProtoError::TooLarge {
+            len,
+            max: MAX_FRAME_LEN,
+        });
     }
     Ok(len)
 }
@@ -95,8 +104,14 @@ mod tests {
         write_message(&mut buf, &Request::Status).unwrap();
         write_message(&mut buf, &Request::Shutdown).unwrap();
         let mut r = &buf[..];
-        assert_eq!(read_message::<_, Request>(&mut r).unwrap(), Some(Request::Status));
-        assert_eq!(read_message::<_, Request>(&mut r).unwrap(), Some(Request::Shutdown));
+        assert_eq!(
+            read_message::<_, Request>(&mut r).unwrap(),
+            Some(Request::Status)
+        );
+        assert_eq!(
+            read_message::<_, Request>(&mut r).unwrap(),
+            Some(Request::Shutdown)
+        );
         assert_eq!(read_message::<_, Request>(&mut r).unwrap(), None);
     }
 
@@ -109,16 +124,25 @@ mod tests {
         let err = read_message::<_, Request>(&mut r).unwrap_err();
         assert!(matches!(err, ProtoError::TooLarge { len, .. } if len == MAX_FRAME_LEN + 1));
         assert!(body_len(u32::MAX.to_be_bytes()).is_err());
-        assert_eq!(body_len((MAX_FRAME_LEN as u32).to_be_bytes()).unwrap(), MAX_FRAME_LEN);
+        assert_eq!(
+            body_len((MAX_FRAME_LEN as u32).to_be_bytes()).unwrap(),
+            MAX_FRAME_LEN
+        );
     }
 
     #[test]
     fn oversized_message_is_refused_when_writing() {
-        let big = Request::Hello { version: 1, client: "x".repeat(MAX_FRAME_LEN) };
+        let big = Request::Hello {
+            version: 1,
+            client: "x".repeat(MAX_FRAME_LEN),
+        };
         assert!(matches!(encode(&big), Err(ProtoError::TooLarge { .. })));
         let mut sink = Vec::new();
         assert!(write_message(&mut sink, &big).is_err());
-        assert!(sink.is_empty(), "nothing may be written for a refused message");
+        assert!(
+            sink.is_empty(),
+            "nothing may be written for a refused message"
+        );
     }
 
     #[test]
@@ -139,6 +163,9 @@ mod tests {
         let err = read_message::<_, Request>(&mut &frame[..]).unwrap_err();
         assert!(matches!(err, ProtoError::Malformed(_)), "{err}");
         let err = decode::<Request>(br#"{"type":"get_token"}"#).unwrap_err();
-        assert!(matches!(err, ProtoError::Malformed(_)), "missing fields: {err}");
+        assert!(
+            matches!(err, ProtoError::Malformed(_)),
+            "missing fields: {err}"
+        );
     }
 }

@@ -159,7 +159,10 @@ pub struct WireError {
 impl WireError {
     /// Builds an error of `kind`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        WireError { kind, message: message.into() }
+        WireError {
+            kind,
+            message: message.into(),
+        }
     }
 }
 
@@ -234,7 +237,10 @@ mod tests {
 
     #[test]
     fn every_request_round_trips() {
-        round_trip(Request::Hello { version: 1, client: "flyte-auth 0.1".into() });
+        round_trip(Request::Hello {
+            version: 1,
+            client: "flyte-auth 0.1".into(),
+        });
         round_trip(Request::GetToken {
             profile: Box::new(profile()),
             min_valid_secs: 5,
@@ -247,7 +253,11 @@ mod tests {
 
     #[test]
     fn every_response_round_trips() {
-        round_trip(Response::Hello { version: 1, agent_version: "0.1.0".into(), pid: 7 });
+        round_trip(Response::Hello {
+            version: 1,
+            agent_version: "0.1.0".into(),
+            pid: 7,
+        });
         round_trip(Response::Token(TokenResponse {
             access_token: Secret::new("tok"),
             token_type: "Bearer".into(),
@@ -255,14 +265,19 @@ mod tests {
             header_key: "authorization".into(),
         }));
         for event in [
-            Event::OpenUrl { url: "https://idp/auth".into(), opened: false },
+            Event::OpenUrl {
+                url: "https://idp/auth".into(),
+                opened: false,
+            },
             Event::DeviceCode {
                 verification_uri: "https://idp/device".into(),
                 user_code: "ABCD-EFGH".into(),
                 verification_uri_complete: None,
                 expires_at: 1,
             },
-            Event::Progress { message: "waiting".into() },
+            Event::Progress {
+                message: "waiting".into(),
+            },
         ] {
             round_trip(Response::Event { event });
         }
@@ -285,13 +300,22 @@ mod tests {
             }],
         }));
         round_trip(Response::Ok);
-        round_trip(Response::Error(WireError::new(ErrorKind::LoginRequired, "log in")));
+        round_trip(Response::Error(WireError::new(
+            ErrorKind::LoginRequired,
+            "log in",
+        )));
     }
 
     #[test]
     fn unknown_types_decode_to_unknown_and_extra_fields_are_ignored() {
-        assert_eq!(decode::<Request>(br#"{"type":"teleport","x":1}"#).unwrap(), Request::Unknown);
-        assert_eq!(decode::<Response>(br#"{"type":"later"}"#).unwrap(), Response::Unknown);
+        assert_eq!(
+            decode::<Request>(br#"{"type":"teleport","x":1}"#).unwrap(),
+            Request::Unknown
+        );
+        assert_eq!(
+            decode::<Response>(br#"{"type":"later"}"#).unwrap(),
+            Response::Unknown
+        );
         let r: Request = decode(br#"{"type":"status","future_field":true}"#).unwrap();
         assert_eq!(r, Request::Status);
         let e: WireError = decode(br#"{"kind":"new_kind","message":"m"}"#).unwrap();
@@ -302,7 +326,14 @@ mod tests {
     fn get_token_defaults_min_valid() {
         let json = serde_json::json!({"type": "get_token", "profile": profile()});
         let r: Request = serde_json::from_value(json).unwrap();
-        assert!(matches!(r, Request::GetToken { min_valid_secs: 60, interactive: false, .. }));
+        assert!(matches!(
+            r,
+            Request::GetToken {
+                min_valid_secs: 60,
+                interactive: false,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -76,7 +76,10 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), ProtoError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-        let unsafe_dir = |why: String| ProtoError::UnsafeDir { path: dir.to_owned(), why };
+        let unsafe_dir = |why: String| ProtoError::UnsafeDir {
+            path: dir.to_owned(),
+            why,
+        };
         match std::fs::symlink_metadata(dir) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if let Some(parent) = dir.parent() {
@@ -85,9 +88,14 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), ProtoError> {
                 match std::fs::DirBuilder::new().mode(0o700).create(dir) {
                     // The umask may have removed bits we asked for, never added any; set
                     // exactly.
-                    Ok(()) => Ok(std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?),
+                    Ok(()) => Ok(std::fs::set_permissions(
+                        dir,
+                        std::fs::Permissions::from_mode(0o700),
+                    )?),
                     // Someone (a concurrent client or agent) created it first: check theirs.
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => ensure_private_dir(dir),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        ensure_private_dir(dir)
+                    }
                     Err(e) => Err(e.into()),
                 }
             }
@@ -127,14 +135,19 @@ mod tests {
     use std::collections::HashMap;
 
     fn resolve(vars: &[(&str, &str)]) -> PathBuf {
-        let map: HashMap<String, OsString> =
-            vars.iter().map(|(k, v)| (k.to_string(), OsString::from(v))).collect();
+        let map: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
         socket_path_from(&|k| map.get(k).cloned(), 1000).unwrap()
     }
 
     #[test]
     fn override_wins() {
-        let p = resolve(&[(SOCK_ENV, "/x/s.sock"), ("XDG_RUNTIME_DIR", "/run/user/1000")]);
+        let p = resolve(&[
+            (SOCK_ENV, "/x/s.sock"),
+            ("XDG_RUNTIME_DIR", "/run/user/1000"),
+        ]);
         assert_eq!(p, PathBuf::from("/x/s.sock"));
     }
 
@@ -143,8 +156,14 @@ mod tests {
     fn linux_order() {
         let p = resolve(&[("XDG_RUNTIME_DIR", "/run/user/1000"), ("TMPDIR", "/t")]);
         assert_eq!(p, PathBuf::from("/run/user/1000/flyte-auth/agent.sock"));
-        assert_eq!(resolve(&[("TMPDIR", "/t")]), PathBuf::from("/t/flyte-auth-1000/agent.sock"));
-        assert_eq!(resolve(&[]), PathBuf::from("/tmp/flyte-auth-1000/agent.sock"));
+        assert_eq!(
+            resolve(&[("TMPDIR", "/t")]),
+            PathBuf::from("/t/flyte-auth-1000/agent.sock")
+        );
+        assert_eq!(
+            resolve(&[]),
+            PathBuf::from("/tmp/flyte-auth-1000/agent.sock")
+        );
         // Empty or relative values are ignored, as a shell that exports an empty var expects.
         let p = resolve(&[(SOCK_ENV, ""), ("XDG_RUNTIME_DIR", "rel")]);
         assert_eq!(p, PathBuf::from("/tmp/flyte-auth-1000/agent.sock"));
@@ -152,7 +171,10 @@ mod tests {
 
     #[test]
     fn lock_path_sits_beside_the_socket() {
-        assert_eq!(lock_path(Path::new("/a/agent.sock")), PathBuf::from("/a/agent.sock.lock"));
+        assert_eq!(
+            lock_path(Path::new("/a/agent.sock")),
+            PathBuf::from("/a/agent.sock.lock")
+        );
     }
 
     #[cfg(unix)]

@@ -167,7 +167,10 @@ impl Profile {
 
     /// Host (and port, if any) of the endpoint, for messages.
     pub fn host(&self) -> &str {
-        let rest = self.endpoint.split_once("://").map_or(&*self.endpoint, |(_, r)| r);
+        let rest = self
+            .endpoint
+            .split_once("://")
+            .map_or(&*self.endpoint, |(_, r)| r);
         rest.split('/').next().unwrap_or(rest)
     }
 }
@@ -217,7 +220,13 @@ mod tests {
 
     #[test]
     fn host_strips_scheme_and_path() {
-        assert_eq!(Profile::new("https://h:8080/x", AuthMode::Pkce).host(), "h:8080");
-        assert_eq!(Profile::new("http://127.0.0.1:1", AuthMode::Pkce).host(), "127.0.0.1:1");
+        assert_eq!(
+            Profile::new("https://h:8080/x", AuthMode::Pkce).host(),
+            "h:8080"
+        );
+        assert_eq!(
+            Profile::new("http://127.0.0.1:1", AuthMode::Pkce).host(),
+            "127.0.0.1:1"
+        );
     }
 }

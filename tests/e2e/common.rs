@@ -37,7 +37,10 @@ pub fn token(env: &TestEnv, args: &[&str]) -> String {
         env.agent_log_text()
     );
     let text = stdout(&out);
-    assert!(text.ends_with('\n') && text.lines().count() == 1, "stdout must be the token alone: {text:?}");
+    assert!(
+        text.ends_with('\n') && text.lines().count() == 1,
+        "stdout must be the token alone: {text:?}"
+    );
     text.trim_end().to_owned()
 }
 
@@ -64,5 +67,7 @@ pub fn claims(token: &str) -> serde_json::Value {
 
 /// Unix seconds now.
 pub fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -15,15 +15,29 @@ fn create_config_writes_the_seed_examples_byte_for_byte() {
     let env = TestEnv::new();
     let (out, text) = create(&env, &["--endpoint", "https://your-endpoint.unionai.cloud"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(text, "admin:\n  endpoint: dns:///your-endpoint.unionai.cloud\n");
+    assert_eq!(
+        text,
+        "admin:\n  endpoint: dns:///your-endpoint.unionai.cloud\n"
+    );
 
     let (out, _) = create(&env, &["--endpoint", "x.example.com"]);
-    assert_eq!(out.status.code(), Some(3), "refuses to overwrite: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "refuses to overwrite: {}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("--force"));
 
     let (out, text) = create(
         &env,
-        &["--endpoint", "http://your-endpoint.unionai.cloud", "--auth-type", "headless", "--force"],
+        &[
+            "--endpoint",
+            "http://your-endpoint.unionai.cloud",
+            "--auth-type",
+            "headless",
+            "--force",
+        ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(

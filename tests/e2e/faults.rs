@@ -26,8 +26,16 @@ fn client_credentials_send_flyte_wire_format_and_cache() {
     let form = idp.last_token_form().expect("token form");
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     assert_eq!(get("grant_type").as_deref(), Some("client_credentials"));
-    assert_eq!(get("audience").as_deref(), Some(AUDIENCE), "server audience is sent");
-    assert_eq!(get("scope").as_deref(), Some("all offline"), "server scopes are sent");
+    assert_eq!(
+        get("audience").as_deref(),
+        Some(AUDIENCE),
+        "server audience is sent"
+    );
+    assert_eq!(
+        get("scope").as_deref(),
+        Some("all offline"),
+        "server scopes are sent"
+    );
     let auth = idp.last_authorization().expect("basic auth");
     assert!(auth.starts_with("Basic "), "{auth}");
 
@@ -51,23 +59,40 @@ fn outage_keeps_serving_the_cached_token_and_recovers_by_itself() {
     idp.set_fault(Fault::Refuse);
     // The proactive refresh (at ~4 s) fails; the still-valid token keeps being served.
     assert!(
-        wait_until(Duration::from_secs(8), || first_session(&env)["last_error"].is_string()),
+        wait_until(Duration::from_secs(8), || first_session(&env)["last_error"]
+            .is_string()),
         "status never showed the failed refresh; log:\n{}",
         env.agent_log_text()
     );
     let s = first_session(&env);
     assert_eq!(s["state"], "backoff", "{s}");
-    assert!(s["last_error"].as_str().unwrap_or_default().contains("cannot reach"), "{s}");
-    assert_eq!(token(&env, &["--min-valid", "1s"]), first, "cached token served during outage");
+    assert!(
+        s["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("cannot reach"),
+        "{s}"
+    );
+    assert_eq!(
+        token(&env, &["--min-valid", "1s"]),
+        first,
+        "cached token served during outage"
+    );
 
     idp.set_fault(Fault::None);
     assert!(
-        wait_until(Duration::from_secs(10), || first_session(&env)["last_error"].is_null()),
+        wait_until(Duration::from_secs(10), || {
+            first_session(&env)["last_error"].is_null()
+        }),
         "agent did not recover without user action; log:\n{}",
         env.agent_log_text()
     );
     assert_eq!(first_session(&env)["state"], "ready");
-    assert_ne!(token(&env, &["--min-valid", "1s"]), first, "a new token after recovery");
+    assert_ne!(
+        token(&env, &["--min-valid", "1s"]),
+        first,
+        "a new token after recovery"
+    );
 }
 
 #[test]
@@ -78,7 +103,10 @@ fn server_error_on_a_cold_session_is_reported_and_shown_in_status() {
     assert_eq!(out.status.code(), Some(5), "stderr: {}", stderr(&out));
     assert!(out.stdout.is_empty());
     let err = stderr(&out);
-    assert!(err.contains("cannot reach") && err.contains("server_error"), "{err}");
+    assert!(
+        err.contains("cannot reach") && err.contains("server_error"),
+        "{err}"
+    );
     assert!(err.contains("hint:"), "{err}");
     assert!(first_session(&env)["last_error"].is_string());
     // Recovery needs no user action beyond asking again.
@@ -92,7 +120,8 @@ fn slow_idp_times_out_with_a_clear_error() {
     let idp = FakeIdp::start().expect("fake IdP");
     let mut env = TestEnv::new();
     use_api_key(&mut env, &idp.url(), "ci-client", "ci-secret");
-    env.start_agent(&["--http-timeout-secs", "1"]).expect("agent");
+    env.start_agent(&["--http-timeout-secs", "1"])
+        .expect("agent");
     idp.set_fault(Fault::Delay(Duration::from_secs(4)));
     let out = env.flyte_auth(&["token"]);
     assert_eq!(out.status.code(), Some(5), "stderr: {}", stderr(&out));
@@ -108,8 +137,14 @@ fn bad_client_secret_is_rejected_clearly_without_echoing_it() {
     assert_eq!(out.status.code(), Some(6), "stderr: {}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("invalid_client"), "{err}");
-    assert!(!err.contains("wrong-s3cret"), "the secret must not be echoed: {err}");
-    assert!(!env.agent_log_text().contains("wrong-s3cret"), "the secret must not be logged");
+    assert!(
+        !err.contains("wrong-s3cret"),
+        "the secret must not be echoed: {err}"
+    );
+    assert!(
+        !env.agent_log_text().contains("wrong-s3cret"),
+        "the secret must not be logged"
+    );
 }
 
 #[test]

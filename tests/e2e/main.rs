@@ -4,4 +4,5 @@
 mod common;
 mod config_cli;
 mod faults;
+mod real_idp;
 mod socket;

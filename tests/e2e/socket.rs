@@ -14,11 +14,16 @@ use flyte_auth_proto::{ErrorKind, MAX_FRAME_LEN, PROTOCOL_VERSION, Request, Resp
 use crate::common::{status, token, use_api_key};
 
 fn mode(p: &std::path::Path) -> u32 {
-    std::fs::symlink_metadata(p).map(|m| m.permissions().mode() & 0o777).unwrap_or(0)
+    std::fs::symlink_metadata(p)
+        .map(|m| m.permissions().mode() & 0o777)
+        .unwrap_or(0)
 }
 
 fn hello(s: &mut UnixStream) {
-    let req = Request::Hello { version: PROTOCOL_VERSION, client: "test".into() };
+    let req = Request::Hello {
+        version: PROTOCOL_VERSION,
+        client: "test".into(),
+    };
     write_message(s, &req).expect("write hello");
     let resp: Option<Response> = read_message(s).expect("read hello");
     assert!(matches!(resp, Some(Response::Hello { .. })), "{resp:?}");
@@ -46,7 +51,9 @@ fn a_loose_socket_directory_is_refused() {
     let dir = env.socket.parent().expect("dir").to_owned();
     std::fs::create_dir_all(&dir).expect("mkdir");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let err = env.start_agent(&[]).expect_err("must refuse a 0755 directory");
+    let err = env
+        .start_agent(&[])
+        .expect_err("must refuse a 0755 directory");
     assert!(err.to_string().contains("755"), "{err}");
 }
 
@@ -59,7 +66,8 @@ fn stale_socket_is_replaced_and_a_second_agent_is_refused() {
     // A socket file nobody listens on, as a crashed agent leaves behind.
     drop(std::os::unix::net::UnixListener::bind(&env.socket).expect("bind"));
     assert!(env.socket.exists());
-    env.start_agent(&[]).expect("agent replaces the stale socket");
+    env.start_agent(&[])
+        .expect("agent replaces the stale socket");
     assert!(UnixStream::connect(&env.socket).is_ok());
 
     let out = env
@@ -69,15 +77,23 @@ fn stale_socket_is_replaced_and_a_second_agent_is_refused() {
         .expect("second agent");
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("already running"), "{}", stderr(&out));
-    assert!(UnixStream::connect(&env.socket).is_ok(), "the first agent keeps serving");
+    assert!(
+        UnixStream::connect(&env.socket).is_ok(),
+        "the first agent keeps serving"
+    );
 }
 
 #[test]
 fn sigterm_removes_the_socket() {
     let mut env = TestEnv::new();
     let pid = env.start_agent(&[]).expect("agent");
-    let _ = std::process::Command::new("kill").arg(pid.to_string()).status();
-    assert!(wait_until(Duration::from_secs(5), || !env.socket.exists()), "socket left behind");
+    let _ = std::process::Command::new("kill")
+        .arg(pid.to_string())
+        .status();
+    assert!(
+        wait_until(Duration::from_secs(5), || !env.socket.exists()),
+        "socket left behind"
+    );
 }
 
 #[test]
@@ -109,9 +125,22 @@ fn another_user_is_refused_by_peer_uid() {
         .env("HOME", "/nonexistent")
         .output()
         .expect("setpriv");
-    assert_eq!(out.status.code(), Some(7), "stdout {} stderr {}", stdout(&out), stderr(&out));
-    assert!(stderr(&out).contains("permission denied"), "{}", stderr(&out));
-    assert!(env.agent_log_text().contains("refused connection from another user"));
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "stdout {} stderr {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("permission denied"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        env.agent_log_text()
+            .contains("refused connection from another user")
+    );
     // The owner is still served.
     assert!(status(&env)["pid"].is_number());
 }
@@ -130,10 +159,20 @@ fn malformed_and_oversized_frames_get_errors_while_others_are_served() {
 
     // Version mismatch names both versions.
     let mut s = UnixStream::connect(&env.socket).expect("connect");
-    write_message(&mut s, &Request::Hello { version: 999, client: "future".into() }).expect("w");
+    write_message(
+        &mut s,
+        &Request::Hello {
+            version: 999,
+            client: "future".into(),
+        },
+    )
+    .expect("w");
     let (kind, msg) = read_error(&mut s);
     assert_eq!(kind, ErrorKind::VersionMismatch);
-    assert!(msg.contains("999") && msg.contains(&PROTOCOL_VERSION.to_string()), "{msg}");
+    assert!(
+        msg.contains("999") && msg.contains(&PROTOCOL_VERSION.to_string()),
+        "{msg}"
+    );
 
     // Invalid JSON and an unknown type: answered, and the connection stays usable.
     let mut s = UnixStream::connect(&env.socket).expect("connect");
@@ -143,24 +182,34 @@ fn malformed_and_oversized_frames_get_errors_while_others_are_served() {
     s.write_all(junk).expect("w");
     assert_eq!(read_error(&mut s).0, ErrorKind::BadRequest);
     let unknown = br#"{"type":"teleport"}"#;
-    s.write_all(&(unknown.len() as u32).to_be_bytes()).expect("w");
+    s.write_all(&(unknown.len() as u32).to_be_bytes())
+        .expect("w");
     s.write_all(unknown).expect("w");
     let (kind, msg) = read_error(&mut s);
     assert_eq!(kind, ErrorKind::BadRequest);
     assert!(msg.contains("unknown request type"), "{msg}");
     write_message(&mut s, &Request::Status).expect("w");
-    assert!(matches!(read_message::<_, Response>(&mut s), Ok(Some(Response::Status(_)))));
+    assert!(matches!(
+        read_message::<_, Response>(&mut s),
+        Ok(Some(Response::Status(_)))
+    ));
 
     // Oversized: refused from the prefix alone, then the connection is closed.
     let mut big = UnixStream::connect(&env.socket).expect("connect");
     hello(&mut big);
-    big.write_all(&((MAX_FRAME_LEN as u32) + 1).to_be_bytes()).expect("w");
+    big.write_all(&((MAX_FRAME_LEN as u32) + 1).to_be_bytes())
+        .expect("w");
     let (kind, msg) = read_error(&mut big);
     assert_eq!(kind, ErrorKind::BadRequest);
     assert!(msg.contains("exceeds"), "{msg}");
     let mut rest = Vec::new();
-    big.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-    assert_eq!(big.read_to_end(&mut rest).map(|_| rest.len()).ok(), Some(0), "closed after");
+    big.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    assert_eq!(
+        big.read_to_end(&mut rest).map(|_| rest.len()).ok(),
+        Some(0),
+        "closed after"
+    );
 
     // A half-sent frame holds only its own connection.
     let mut stuck = UnixStream::connect(&env.socket).expect("connect");
@@ -175,22 +224,45 @@ fn malformed_and_oversized_frames_get_errors_while_others_are_served() {
 fn clients_auto_start_exactly_one_agent() {
     let env = TestEnv::new();
     let out = env.flyte_auth(&["status"]);
-    assert_eq!(out.status.code(), Some(7), "status does not start an agent: {}", stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "status does not start an agent: {}",
+        stderr(&out)
+    );
     let children: Vec<_> = (0..8)
-        .map(|_| env.command("flyte-auth").args(["agent", "start"]).stderr(std::process::Stdio::piped()).spawn().expect("spawn"))
+        .map(|_| {
+            env.command("flyte-auth")
+                .args(["agent", "start"])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
         .collect();
     let mut pids = Vec::new();
     for c in children {
         let out = c.wait_with_output().expect("wait");
         assert!(out.status.success(), "{}", stderr(&out));
         let text = stderr(&out);
-        let pid = text.split("(pid ").nth(1).and_then(|r| r.split(')').next()).map(str::to_owned);
+        let pid = text
+            .split("(pid ")
+            .nth(1)
+            .and_then(|r| r.split(')').next())
+            .map(str::to_owned);
         pids.push(pid.expect("pid in output"));
     }
     pids.dedup();
-    assert_eq!(pids.len(), 1, "all clients must end up with one agent: {pids:?}");
+    assert_eq!(
+        pids.len(),
+        1,
+        "all clients must end up with one agent: {pids:?}"
+    );
     let log = env.home.join(".local/state/flyte-auth/agent.log");
-    assert!(std::fs::read_to_string(log).unwrap_or_default().contains("listening"));
+    assert!(
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .contains("listening")
+    );
     // And the agent it started serves requests.
     assert!(status(&env)["pid"].is_number());
 }

@@ -13,7 +13,11 @@ use anyhow::{Context, bail};
 pub fn bin(name: &str) -> PathBuf {
     // target/<profile>/deps/e2e-<hash> → target/<profile>/<name>
     let exe = std::env::current_exe().unwrap_or_default();
-    let dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let path = dir.join(name);
     assert!(
         path.is_file(),
@@ -44,7 +48,10 @@ pub struct TestEnv {
 impl TestEnv {
     /// A fresh environment.
     pub fn new() -> TestEnv {
-        let dir = tempfile::Builder::new().prefix("fa").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("fa")
+            .tempdir()
+            .expect("temp dir");
         let home = dir.path().join("home");
         let cwd = dir.path().join("work");
         let runtime = dir.path().join("run");
@@ -53,7 +60,15 @@ impl TestEnv {
         }
         std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).expect("chmod");
         let socket = runtime.join("flyte-auth").join("agent.sock");
-        TestEnv { dir, home, cwd, runtime, socket, env: Vec::new(), agents: Vec::new() }
+        TestEnv {
+            dir,
+            home,
+            cwd,
+            runtime,
+            socket,
+            env: Vec::new(),
+            agents: Vec::new(),
+        }
     }
 
     /// Adds an environment variable to every command run from now on.
@@ -81,7 +96,10 @@ impl TestEnv {
 
     /// Runs `flyte-auth ARGS` to completion.
     pub fn flyte_auth(&self, args: &[&str]) -> Output {
-        self.command("flyte-auth").args(args).output().expect("run flyte-auth")
+        self.command("flyte-auth")
+            .args(args)
+            .output()
+            .expect("run flyte-auth")
     }
 
     /// Starts `flyte-auth-agent` in the foreground with `args` and waits until it listens.
@@ -99,7 +117,10 @@ impl TestEnv {
         BufReader::new(stdout).read_line(&mut line)?;
         if !line.starts_with("READY") {
             let status = child.wait()?;
-            bail!("agent did not start ({status}); log:\n{}", self.agent_log_text());
+            bail!(
+                "agent did not start ({status}); log:\n{}",
+                self.agent_log_text()
+            );
         }
         let pid = child.id();
         self.agents.push(child);
@@ -112,7 +133,10 @@ impl TestEnv {
     }
 
     fn agent_log(&self) -> anyhow::Result<std::fs::File> {
-        let f = std::fs::OpenOptions::new().create(true).append(true).open(self.agent_log_path())?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.agent_log_path())?;
         Ok(f)
     }
 

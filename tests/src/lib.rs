@@ -3,3 +3,4 @@
 
 pub mod fake_idp;
 pub mod harness;
+pub mod node_idp;

@@ -18,10 +18,16 @@ pub async fn fetch(
 ) -> Result<Grant, AgentError> {
     let host = profile.host();
     let secret = profile.client_secret.as_ref().ok_or_else(|| {
-        AgentError::Config(format!("no client secret for {host} (client id {})", eff.client_id))
+        AgentError::Config(format!(
+            "no client secret for {host} (client id {})",
+            eff.client_id
+        ))
     })?;
     let token_url = TokenUrl::new(eff.token_endpoint.clone()).map_err(|e| {
-        AgentError::Config(format!("invalid token endpoint {}: {e}", eff.token_endpoint))
+        AgentError::Config(format!(
+            "invalid token endpoint {}: {e}",
+            eff.token_endpoint
+        ))
     })?;
     let client = BasicClient::new(ClientId::new(eff.client_id.clone()))
         .set_client_secret(ClientSecret::new(secret.expose().to_owned()))
@@ -33,6 +39,9 @@ pub async fn fetch(
     if let Some(aud) = &eff.audience {
         req = req.add_extra_param("audience", aud.clone());
     }
-    let resp = req.request_async(http).await.map_err(|e| classify(host, e))?;
+    let resp = req
+        .request_async(http)
+        .await
+        .map_err(|e| classify(host, e))?;
     Ok(grant_from(&resp))
 }

@@ -68,8 +68,14 @@ impl Effective {
         }
         .filter(|c| !c.is_empty())
         .ok_or_else(|| AgentError::Config(format!("no client id for {host}")))?;
-        let scopes = profile.scopes.clone().unwrap_or_else(|| s.client.scopes.clone());
-        let audience = profile.audience.clone().or_else(|| s.client.audience.clone());
+        let scopes = profile
+            .scopes
+            .clone()
+            .unwrap_or_else(|| s.client.scopes.clone());
+        let audience = profile
+            .audience
+            .clone()
+            .or_else(|| s.client.audience.clone());
         let header_key = profile
             .authorization_header
             .clone()
@@ -88,7 +94,9 @@ impl Effective {
 
 /// Now, in Unix milliseconds.
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Turns an oauth2 token response into a [`Grant`], working out the expiry.
@@ -108,7 +116,9 @@ pub fn grant_from(resp: &BasicTokenResponse) -> Grant {
         token_type: "Bearer".to_owned(),
         issued_at_ms: now,
         expires_at_ms,
-        refresh_token: resp.refresh_token().map(|r| Secret::new(r.secret().clone())),
+        refresh_token: resp
+            .refresh_token()
+            .map(|r| Secret::new(r.secret().clone())),
     }
 }
 
@@ -125,19 +135,33 @@ pub fn classify<RE: std::error::Error + 'static>(
             let description = r.error_description().cloned();
             if matches!(r.error(), T::Extension(x) if x == "server_error" || x == "temporarily_unavailable")
             {
-                AgentError::Unreachable { host: host.to_owned(), why: format!("IdP answered {error}") }
+                AgentError::Unreachable {
+                    host: host.to_owned(),
+                    why: format!("IdP answered {error}"),
+                }
             } else {
-                AgentError::Rejected { host: host.to_owned(), error, description }
+                AgentError::Rejected {
+                    host: host.to_owned(),
+                    error,
+                    description,
+                }
             }
         }
-        RequestTokenError::Request(re) => {
-            AgentError::Unreachable { host: host.to_owned(), why: transport_reason(&re) }
-        }
+        RequestTokenError::Request(re) => AgentError::Unreachable {
+            host: host.to_owned(),
+            why: transport_reason(&re),
+        },
         RequestTokenError::Parse(_, body) => AgentError::Unreachable {
             host: host.to_owned(),
-            why: format!("unexpected token endpoint response ({} bytes, not OAuth2 JSON)", body.len()),
+            why: format!(
+                "unexpected token endpoint response ({} bytes, not OAuth2 JSON)",
+                body.len()
+            ),
         },
-        RequestTokenError::Other(msg) => AgentError::Unreachable { host: host.to_owned(), why: msg },
+        RequestTokenError::Other(msg) => AgentError::Unreachable {
+            host: host.to_owned(),
+            why: msg,
+        },
     }
 }
 

@@ -115,7 +115,11 @@ impl Actor {
 
     fn on_command(&mut self, cmd: Command) {
         match cmd {
-            Command::GetToken { profile, min_valid, reply } => {
+            Command::GetToken {
+                profile,
+                min_valid,
+                reply,
+            } => {
                 self.last_used = Instant::now();
                 self.last_used_unix = now_ms() / 1000;
                 // The latest client's view wins: a rotated secret takes effect on the next flow.
@@ -132,7 +136,11 @@ impl Actor {
 
     fn on_get_token(&mut self, min_valid: Duration, reply: Waiter) {
         let now = now_ms();
-        if let Some(cur) = self.current.as_ref().filter(|c| c.satisfies(min_valid, now)) {
+        if let Some(cur) = self
+            .current
+            .as_ref()
+            .filter(|c| c.satisfies(min_valid, now))
+        {
             let _ = reply.send(Ok(cur.token.clone()));
             return;
         }
@@ -146,14 +154,18 @@ impl Actor {
                 let _ = reply.send(Ok(cur.token.clone()));
                 return;
             }
-            let recent = self.last_attempt.is_some_and(|t| t.elapsed() < ON_DEMAND_GAP);
+            let recent = self
+                .last_attempt
+                .is_some_and(|t| t.elapsed() < ON_DEMAND_GAP);
             if let (true, Some(e)) = (recent, &self.last_error) {
                 let _ = reply.send(Err(e.to_wire()));
                 return;
             }
         }
         if self.profile.mode.is_interactive() && self.refresh_token.is_none() {
-            let e = AgentError::LoginRequired { host: self.profile.host().to_owned() };
+            let e = AgentError::LoginRequired {
+                host: self.profile.host().to_owned(),
+            };
             let _ = reply.send(Err(e.to_wire()));
             return;
         }
@@ -210,7 +222,12 @@ impl Actor {
         self.failures = 0;
         self.last_error = None;
         self.backoff_until = None;
-        let delay = refresh_delay(issued.issued_at_ms, issued.expires_at_ms, now_ms(), jitter());
+        let delay = refresh_delay(
+            issued.issued_at_ms,
+            issued.expires_at_ms,
+            now_ms(),
+            jitter(),
+        );
         self.schedule(delay);
         tracing::info!(%host, mode = %self.profile.mode, expires_in_s = issued.remaining_ms(now_ms()) / 1000,
             refresh_in_s = delay.as_secs(), "obtained access token");
@@ -250,7 +267,9 @@ impl Actor {
 
     /// The current token if it still has a little validity left.
     fn usable(&self) -> Option<Arc<Issued>> {
-        self.current.clone().filter(|c| c.remaining_ms(now_ms()) > USABLE_MS)
+        self.current
+            .clone()
+            .filter(|c| c.remaining_ms(now_ms()) > USABLE_MS)
     }
 
     fn is_idle(&self) -> bool {
@@ -274,9 +293,16 @@ impl Actor {
         SessionStatus {
             endpoint: self.profile.endpoint.clone(),
             mode: self.profile.mode,
-            client_id: eff.map(|e| e.client_id.clone()).or_else(|| self.profile.client_id.clone()),
-            scopes: eff.map(|e| e.scopes.clone()).or_else(|| self.profile.scopes.clone()).unwrap_or_default(),
-            audience: eff.and_then(|e| e.audience.clone()).or_else(|| self.profile.audience.clone()),
+            client_id: eff
+                .map(|e| e.client_id.clone())
+                .or_else(|| self.profile.client_id.clone()),
+            scopes: eff
+                .map(|e| e.scopes.clone())
+                .or_else(|| self.profile.scopes.clone())
+                .unwrap_or_default(),
+            audience: eff
+                .and_then(|e| e.audience.clone())
+                .or_else(|| self.profile.audience.clone()),
             state: state.to_owned(),
             subject: self.subject.clone(),
             expires_at: self.current.as_ref().map(|c| c.expires_at_ms / 1000),
@@ -290,12 +316,17 @@ impl Actor {
 /// Discovery, then the grant for the profile's mode.
 async fn run_flow(ctx: &Ctx, profile: &Profile) -> FlowResult {
     let http = ctx.http.for_profile(profile)?;
-    let settings = ctx.discovery.get(&http, &profile.endpoint, profile.host()).await?;
+    let settings = ctx
+        .discovery
+        .get(&http, &profile.endpoint, profile.host())
+        .await?;
     let eff = Effective::resolve(profile, &settings)?;
     let grant = match profile.mode {
         AuthMode::ClientSecret => client_credentials::fetch(&http, profile, &eff).await?,
         AuthMode::Pkce | AuthMode::DeviceFlow => {
-            return Err(AgentError::LoginRequired { host: profile.host().to_owned() });
+            return Err(AgentError::LoginRequired {
+                host: profile.host().to_owned(),
+            });
         }
     };
     Ok((grant, eff))

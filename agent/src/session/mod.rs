@@ -75,7 +75,10 @@ pub struct Registry {
 impl Registry {
     /// An empty registry.
     pub fn new(ctx: Arc<Ctx>) -> Self {
-        Registry { ctx, sessions: RwLock::new(HashMap::new()) }
+        Registry {
+            ctx,
+            sessions: RwLock::new(HashMap::new()),
+        }
     }
 
     /// A token for `profile` valid for at least `min_valid` (see [`Issued::satisfies`]).
@@ -85,13 +88,17 @@ impl Registry {
         min_valid: Duration,
     ) -> Result<TokenResponse, WireError> {
         let handle = self.handle(&profile);
-        if let Some(issued) = handle.snapshot.borrow().as_ref() {
-            if issued.satisfies(min_valid, now_ms()) {
-                return Ok(issued.token.clone());
-            }
+        if let Some(issued) = handle.snapshot.borrow().as_ref()
+            && issued.satisfies(min_valid, now_ms())
+        {
+            return Ok(issued.token.clone());
         }
         let (reply, rx) = oneshot::channel();
-        let cmd = Command::GetToken { profile, min_valid, reply };
+        let cmd = Command::GetToken {
+            profile,
+            min_valid,
+            reply,
+        };
         handle.tx.send(cmd).await.map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
     }
@@ -102,10 +109,10 @@ impl Registry {
         let mut out = Vec::with_capacity(handles.len());
         for h in handles {
             let (reply, rx) = oneshot::channel();
-            if h.tx.send(Command::Status { reply }).await.is_ok() {
-                if let Ok(s) = rx.await {
-                    out.push(s);
-                }
+            if h.tx.send(Command::Status { reply }).await.is_ok()
+                && let Ok(s) = rx.await
+            {
+                out.push(s);
             }
         }
         out.sort_by(|a, b| (&a.endpoint, a.mode).cmp(&(&b.endpoint, b.mode)));
@@ -132,5 +139,8 @@ impl Registry {
 }
 
 fn gone() -> WireError {
-    WireError::new(ErrorKind::Internal, "session task stopped unexpectedly; see the agent log")
+    WireError::new(
+        ErrorKind::Internal,
+        "session task stopped unexpectedly; see the agent log",
+    )
 }

@@ -102,7 +102,7 @@ fn layer(n: &Names, env: &dyn Fn(&str) -> Option<String>, base: PathBase<'_>) ->
     // A raw secret is taken verbatim (not trimmed); it is only ever moved into a `Secret`.
     let client_secret = n
         .client_secret
-        .and_then(|var| env(var))
+        .and_then(env)
         .filter(|v| !v.is_empty())
         .map(Secret::new);
     Ok(Settings {

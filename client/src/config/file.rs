@@ -21,8 +21,7 @@ pub(crate) fn find(
     base: PathBase<'_>,
 ) -> Result<Option<PathBuf>> {
     if let Some(p) = explicit {
-        let path = base.resolve(&p.to_string_lossy());
-        return must_exist(path, "--config").map(Some);
+        return must_exist(base.absolute(p), "--config").map(Some);
     }
     let cwd = base.cwd;
     for candidate in [
@@ -77,6 +76,7 @@ fn must_exist(path: PathBuf, named_by: &str) -> Result<PathBuf> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests {
     use std::fs;
 

@@ -30,6 +30,7 @@ mod settings;
 mod yaml;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests;
 
 use std::path::{Path, PathBuf};

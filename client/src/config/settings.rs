@@ -78,10 +78,15 @@ impl PathBase<'_> {
             (Some(rest), Some(home)) => home.join(rest),
             _ => PathBuf::from(raw),
         };
-        if expanded.is_absolute() {
-            expanded
+        self.absolute(&expanded)
+    }
+
+    /// Makes `path` absolute against the cwd (no `~` expansion: the shell did that).
+    pub fn absolute(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
         } else {
-            self.cwd.join(expanded)
+            self.cwd.join(path)
         }
     }
 }
@@ -105,6 +110,7 @@ pub(crate) fn split_list(raw: &str) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests {
     use super::*;
 
