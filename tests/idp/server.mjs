@@ -6,9 +6,11 @@
 //                   [--device-interval S] [--no-connect] [--redirect-uri URI]
 //
 // When listening it prints exactly one JSON line to stdout, {"port":N,"issuer":"..."},
-// and runs until SIGTERM/SIGINT or until stdin closes (so it dies with the test).
+// and runs until SIGTERM/SIGINT, or until stdin closes when stdin is a pipe (so it dies
+// with the test process that spawned it).
 
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as querystring from 'node:querystring';
 import { parseArgs } from 'node:util';
@@ -516,10 +518,14 @@ async function main() {
   const stop = () => process.exit(0);
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  // Our parent holds stdin open; when it goes away, so do we.
-  process.stdin.on('end', stop);
-  process.stdin.on('close', stop);
-  process.stdin.resume();
+  // A parent that gives us a pipe as stdin holds it open; when the parent goes away,
+  // so do we. Only for pipes: `</dev/null` (scripts, background jobs) must not stop us.
+  const stdin = fs.fstatSync(0);
+  if (stdin.isFIFO() || stdin.isSocket()) {
+    process.stdin.on('end', stop);
+    process.stdin.on('close', stop);
+    process.stdin.resume();
+  }
 }
 
 await main();
