@@ -1,31 +1,45 @@
 //! One client connection: `Hello` first, then any number of requests, each answered with
-//! exactly one final response.
+//! exactly one final response, preceded by events (login prompts) while it waits.
+//!
+//! A reader task turns the socket into a stream of requests, so that while a request waits
+//! for a login the connection still notices the client leaving (and the session can cancel a
+//! login nobody waits for).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
 use flyte_auth_proto::frame::{self, PREFIX_LEN};
 use flyte_auth_proto::{
-    ErrorKind, PROTOCOL_VERSION, ProtoError, Request, Response, StatusReport, WireError,
+    AuthMode, ErrorKind, PROTOCOL_VERSION, ProtoError, Request, Response, StatusReport, WireError,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
 use crate::Ctx;
-use crate::session::Registry;
+use crate::session::{Registry, Reply, Ticket};
+
+/// Longest any request may wait, logins included (their own timeouts are shorter).
+const LOGIN_CAP: Duration = Duration::from_secs(30 * 60);
 
 /// A client connection and what it needs to answer requests.
 #[derive(Debug)]
 pub struct Connection {
-    stream: UnixStream,
+    writer: OwnedWriteHalf,
+    requests: mpsc::Receiver<Result<Request, ReadError>>,
+    /// Requests that arrived while another one was waiting.
+    pending: VecDeque<Result<Request, ReadError>>,
     ctx: Arc<Ctx>,
     registry: Arc<Registry>,
     shutdown: CancellationToken,
 }
 
 /// Why reading a request failed.
+#[derive(Debug)]
 enum ReadError {
     /// The frame was read whole but its JSON is bad: answer and keep the connection.
     Recoverable(ProtoError),
@@ -34,15 +48,20 @@ enum ReadError {
 }
 
 impl Connection {
-    /// Wraps an accepted, already authorised stream.
+    /// Wraps an accepted, already authorised stream and starts reading from it.
     pub fn new(
         stream: UnixStream,
         ctx: Arc<Ctx>,
         registry: Arc<Registry>,
         shutdown: CancellationToken,
     ) -> Self {
+        let (reader, writer) = stream.into_split();
+        let (tx, requests) = mpsc::channel(4);
+        tokio::spawn(read_loop(reader, tx));
         Connection {
-            stream,
+            writer,
+            requests,
+            pending: VecDeque::new(),
             ctx,
             registry,
             shutdown,
@@ -51,8 +70,10 @@ impl Connection {
 
     /// Serves the connection until the client leaves, idles out, errs, or the agent stops.
     pub async fn run(mut self) {
-        let settings = &self.ctx.settings;
-        let (handshake, idle) = (settings.handshake_timeout, settings.idle_connection);
+        let (handshake, idle) = (
+            self.ctx.settings.handshake_timeout,
+            self.ctx.settings.idle_connection,
+        );
         match self.next_request(handshake).await {
             Some(Request::Hello { version, client }) if version == PROTOCOL_VERSION => {
                 tracing::debug!(%client, "hello");
@@ -88,32 +109,34 @@ impl Connection {
             None => return,
         }
         while let Some(req) = self.next_request(idle).await {
-            let response = self.handle(req).await;
-            if self.send(&response).await.is_err() {
+            let Some(response) = self.handle(req).await else {
                 return;
-            }
-            if self.shutdown.is_cancelled() {
+            };
+            if self.send(&response).await.is_err() || self.shutdown.is_cancelled() {
                 return;
             }
         }
     }
 
-    /// Reads the next request, answering bad ones. `None` means: close the connection.
+    /// The next request, answering bad ones. `None` means: close the connection.
     async fn next_request(&mut self, wait: Duration) -> Option<Request> {
         loop {
-            let read = tokio::select! {
-                r = tokio::time::timeout(wait, read_request(&mut self.stream)) => r,
-                _ = self.shutdown.cancelled() => return None,
+            let item = match self.pending.pop_front() {
+                Some(item) => item,
+                None => tokio::select! {
+                    r = tokio::time::timeout(wait, self.requests.recv()) => r.ok()??,
+                    _ = self.shutdown.cancelled() => return None,
+                },
             };
-            match read {
-                Err(_elapsed) => return None,
-                Ok(Ok(req)) => return req,
-                Ok(Err(ReadError::Recoverable(e))) => {
+            match item {
+                Ok(req) => return Some(req),
+                Err(ReadError::Recoverable(e)) => {
                     tracing::debug!(error = %e, "bad request");
-                    let msg = format!("bad request: {e}");
-                    self.send_error(ErrorKind::BadRequest, msg).await.ok()?;
+                    self.send_error(ErrorKind::BadRequest, format!("bad request: {e}"))
+                        .await
+                        .ok()?;
                 }
-                Ok(Err(ReadError::Fatal(e))) => {
+                Err(ReadError::Fatal(e)) => {
                     tracing::debug!(error = %e, "closing connection");
                     if !matches!(e, ProtoError::Truncated | ProtoError::Io(_)) {
                         let _ = self
@@ -126,22 +149,29 @@ impl Connection {
         }
     }
 
-    async fn handle(&self, req: Request) -> Response {
-        match req {
+    /// Answers one request; `None` when the client went away while it waited.
+    async fn handle(&mut self, req: Request) -> Option<Response> {
+        let registry = self.registry.clone();
+        Some(match req {
             Request::GetToken {
                 profile,
                 min_valid_secs,
-                interactive: _,
+                interactive,
+                browser_env,
             } => {
-                let min_valid = Duration::from_secs(min_valid_secs);
                 let host = profile.host().to_owned();
-                let deadline = self.ctx.settings.request_timeout;
-                match tokio::time::timeout(deadline, self.registry.get_token(profile, min_valid))
-                    .await
-                {
-                    Ok(Ok(token)) => Response::Token(token),
-                    Ok(Err(e)) => Response::Error(e),
-                    Err(_) => Response::Error(WireError::new(
+                let deadline = match profile.mode {
+                    AuthMode::ClientSecret => self.ctx.settings.request_timeout,
+                    _ => LOGIN_CAP,
+                };
+                let min_valid = Duration::from_secs(min_valid_secs);
+                let ticket = registry
+                    .get_token(profile, min_valid, interactive, browser_env)
+                    .await;
+                match self.wait(ticket, deadline).await? {
+                    Some(Ok(token)) => Response::Token(token),
+                    Some(Err(e)) => Response::Error(e),
+                    None => Response::Error(WireError::new(
                         ErrorKind::IdpUnreachable,
                         format!(
                             "timed out after {}s waiting for a token from {host}",
@@ -150,11 +180,44 @@ impl Connection {
                     )),
                 }
             }
+            Request::Login {
+                profile,
+                method,
+                browser_env,
+            } => {
+                let endpoint = profile.endpoint.clone();
+                let method = method.unwrap_or(profile.mode);
+                let ticket = registry.login(profile, method, browser_env).await;
+                match self.wait(ticket, LOGIN_CAP).await? {
+                    Some(Ok(token)) => Response::LoggedIn {
+                        endpoint,
+                        subject: crate::jwt::claims(token.access_token.expose())
+                            .and_then(|c| c.display_subject()),
+                        expires_at: token.expires_at,
+                    },
+                    Some(Err(e)) => Response::Error(e),
+                    None => {
+                        Response::Error(WireError::new(ErrorKind::LoginRequired, "login timed out"))
+                    }
+                }
+            }
+            Request::Logout { profile, all } => {
+                let target = if all { None } else { profile };
+                if target.is_none() && !all {
+                    return Some(Response::Error(WireError::new(
+                        ErrorKind::BadRequest,
+                        "logout needs a profile or `all`",
+                    )));
+                }
+                Response::LoggedOut {
+                    sessions: registry.logout(target.as_deref()).await,
+                }
+            }
             Request::Status => Response::Status(StatusReport {
                 agent_version: env!("CARGO_PKG_VERSION").to_owned(),
                 pid: std::process::id(),
                 uptime_secs: self.ctx.started.elapsed().as_secs(),
-                sessions: self.registry.status().await,
+                sessions: registry.status().await,
             }),
             Request::Shutdown => {
                 tracing::info!("shutdown requested by a client");
@@ -169,13 +232,39 @@ impl Connection {
                 ErrorKind::BadRequest,
                 "unknown request type (is the client newer than the agent? restart the agent)",
             )),
+        })
+    }
+
+    /// Waits for a ticket, forwarding its events. Outer `None`: the client left (or the agent
+    /// is stopping); inner `None`: the deadline passed.
+    async fn wait(&mut self, ticket: Ticket, deadline: Duration) -> Option<Option<Reply>> {
+        let (mut reply, mut events) = match ticket {
+            Ticket::Ready(r) => return Some(Some(r)),
+            Ticket::Pending { reply, events } => (reply, events),
+        };
+        let timeout = tokio::time::sleep(deadline);
+        tokio::pin!(timeout);
+        loop {
+            tokio::select! {
+                r = &mut reply => return Some(Some(r.unwrap_or_else(|_| Err(gone())))),
+                Some(event) = events.recv() => {
+                    self.send(&Response::Event { event }).await.ok()?;
+                }
+                msg = self.requests.recv() => match msg {
+                    // The client hung up: dropping `reply` tells the session.
+                    None => return None,
+                    Some(item) => self.pending.push_back(item),
+                },
+                _ = &mut timeout => return Some(None),
+                _ = self.shutdown.cancelled() => return None,
+            }
         }
     }
 
     async fn send(&mut self, resp: &Response) -> Result<(), ()> {
         let bytes = frame::encode(resp)
             .map_err(|e| tracing::error!(error = %e, "cannot encode response"))?;
-        self.stream.write_all(&bytes).await.map_err(|_| ())
+        self.writer.write_all(&bytes).await.map_err(|_| ())
     }
 
     async fn send_error(&mut self, kind: ErrorKind, msg: impl Into<String>) -> Result<(), ()> {
@@ -183,8 +272,30 @@ impl Connection {
     }
 }
 
+fn gone() -> WireError {
+    WireError::new(
+        ErrorKind::Internal,
+        "session task stopped unexpectedly; see the agent log",
+    )
+}
+
+/// Reads requests until EOF or a fatal error, handing each to the connection.
+async fn read_loop(mut reader: OwnedReadHalf, tx: mpsc::Sender<Result<Request, ReadError>>) {
+    loop {
+        let item = match read_request(&mut reader).await {
+            Ok(None) => return,
+            Ok(Some(req)) => Ok(req),
+            Err(e) => Err(e),
+        };
+        let fatal = matches!(item, Err(ReadError::Fatal(_)));
+        if tx.send(item).await.is_err() || fatal {
+            return;
+        }
+    }
+}
+
 /// Reads one framed request; `Ok(None)` on a clean close between frames.
-async fn read_request(stream: &mut UnixStream) -> Result<Option<Request>, ReadError> {
+async fn read_request(stream: &mut OwnedReadHalf) -> Result<Option<Request>, ReadError> {
     let mut prefix = [0u8; PREFIX_LEN];
     let mut got = 0;
     while got < PREFIX_LEN {

@@ -25,6 +25,9 @@ pub enum AgentError {
         /// Endpoint host.
         host: String,
     },
+    /// An interactive login failed or expired; the user has to log in again.
+    #[error("{0}")]
+    Login(String),
     /// The endpoint or IdP could not be reached, or answered with a server error.
     #[error("cannot reach {host}: {why}")]
     Unreachable {
@@ -59,7 +62,7 @@ impl AgentError {
                 ErrorKind::Internal
             }
             AgentError::Config(_) => ErrorKind::Config,
-            AgentError::LoginRequired { .. } => ErrorKind::LoginRequired,
+            AgentError::LoginRequired { .. } | AgentError::Login(_) => ErrorKind::LoginRequired,
             AgentError::Unreachable { .. } => ErrorKind::IdpUnreachable,
             AgentError::Rejected { .. } => ErrorKind::IdpRejected,
             AgentError::Busy(_) => ErrorKind::Busy,

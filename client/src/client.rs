@@ -3,15 +3,32 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use flyte_auth_proto::{Event, Profile, Request, Response, StatusReport, TokenResponse};
+use flyte_auth_proto::{
+    AuthMode, BROWSER_ENV_VARS, BrowserEnv, Event, Profile, Request, Response, StatusReport,
+    TokenResponse,
+};
 
-use crate::transport::{Connection, unexpected};
+use crate::transport::{Connection, DEFAULT_READ_TIMEOUT, unexpected};
 use crate::{Result, spawn};
+
+/// How long to wait for an answer that may need a human (the agent bounds logins itself).
+const LOGIN_READ_TIMEOUT: Duration = Duration::from_secs(31 * 60);
 
 /// A connection to the user's agent.
 #[derive(Debug)]
 pub struct Client {
     conn: Connection,
+}
+
+/// Result of a login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedIn {
+    /// Endpoint logged in to.
+    pub endpoint: String,
+    /// Who (the token's subject, unverified), if known.
+    pub subject: Option<String>,
+    /// Expiry of the access token, Unix seconds.
+    pub expires_at: u64,
 }
 
 impl Client {
@@ -40,7 +57,9 @@ impl Client {
         self.conn.agent_pid
     }
 
-    /// A token for `profile` valid for at least `min_valid`. `on_event` sees login prompts.
+    /// A token for `profile` valid for at least `min_valid`. If none can be had without a
+    /// login, an `interactive` caller (one that can show prompts to a human) starts or joins
+    /// one and `on_event` sees its prompts; otherwise the answer is "login required".
     pub fn get_token(
         &mut self,
         profile: &Profile,
@@ -52,9 +71,58 @@ impl Client {
             profile: Box::new(profile.clone()),
             min_valid_secs: min_valid.as_secs(),
             interactive,
+            browser_env: browser_env(),
         };
+        let wait = if profile.mode.is_interactive() {
+            LOGIN_READ_TIMEOUT
+        } else {
+            DEFAULT_READ_TIMEOUT
+        };
+        self.conn.set_read_timeout(Some(wait))?;
         match self.conn.call(&req, on_event)? {
             Response::Token(t) => Ok(t),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Logs in (again) with `method` (`None`: the profile's mode), joining a login already in
+    /// progress for the same session. `on_event` sees the prompts.
+    pub fn login(
+        &mut self,
+        profile: &Profile,
+        method: Option<AuthMode>,
+        on_event: &mut dyn FnMut(&Event),
+    ) -> Result<LoggedIn> {
+        let req = Request::Login {
+            profile: Box::new(profile.clone()),
+            method,
+            browser_env: browser_env(),
+        };
+        self.conn.set_read_timeout(Some(LOGIN_READ_TIMEOUT))?;
+        match self.conn.call(&req, on_event)? {
+            Response::LoggedIn {
+                endpoint,
+                subject,
+                expires_at,
+            } => Ok(LoggedIn {
+                endpoint,
+                subject,
+                expires_at,
+            }),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Forgets the session of `profile`, or every session when `profile` is `None`; returns
+    /// how many sessions were forgotten.
+    pub fn logout(&mut self, profile: Option<&Profile>) -> Result<u32> {
+        let req = Request::Logout {
+            profile: profile.map(|p| Box::new(p.clone())),
+            all: profile.is_none(),
+        };
+        self.conn.set_read_timeout(Some(DEFAULT_READ_TIMEOUT))?;
+        match self.conn.call(&req, &mut |_| {})? {
+            Response::LoggedOut { sessions } => Ok(sessions),
             other => Err(unexpected(other)),
         }
     }
@@ -74,6 +142,14 @@ impl Client {
             other => Err(unexpected(other)),
         }
     }
+}
+
+/// This process's display variables, so the agent opens a browser where we would have.
+fn browser_env() -> BrowserEnv {
+    BROWSER_ENV_VARS
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
+        .collect()
 }
 
 /// The socket path from `FLYTE_AUTH_SOCK` / `XDG_RUNTIME_DIR` / the temp-dir fallback.

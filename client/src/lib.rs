@@ -9,6 +9,6 @@ pub mod error;
 pub mod spawn;
 pub mod transport;
 
-pub use client::{Client, default_socket};
+pub use client::{Client, LoggedIn, default_socket};
 pub use error::{Error, Result};
 pub use flyte_auth_proto as proto;

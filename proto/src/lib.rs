@@ -14,7 +14,8 @@ pub mod profile;
 pub use error::ProtoError;
 pub use frame::MAX_FRAME_LEN;
 pub use message::{
-    ErrorKind, Event, Request, Response, SessionStatus, StatusReport, TokenResponse, WireError,
+    BROWSER_ENV_VARS, BrowserEnv, ErrorKind, Event, Request, Response, SessionStatus, StatusReport,
+    TokenResponse, WireError,
 };
 pub use profile::{AuthMode, Profile, Secret, SessionKey};
 

@@ -27,9 +27,34 @@ pub enum Request {
         /// Minimum remaining validity of the returned token, in seconds.
         #[serde(default = "default_min_valid")]
         min_valid_secs: u64,
-        /// Whether the client can show a login prompt to a human.
+        /// Whether the client can show a login prompt to a human (its stderr is a terminal).
+        /// If no token can be had without a login, only an interactive request starts one
+        /// (or a PKCE request when the agent can open a browser).
         #[serde(default)]
         interactive: bool,
+        /// The client's display environment, for opening a browser (see [`BrowserEnv`]).
+        #[serde(default)]
+        browser_env: BrowserEnv,
+    },
+    /// Log in (again) now, with `method` or the profile's mode. Joins a login in progress.
+    Login {
+        /// The session to log in.
+        profile: Box<Profile>,
+        /// `Pkce` (browser) or `DeviceFlow`; `None` = the profile's mode.
+        #[serde(default)]
+        method: Option<AuthMode>,
+        /// The client's display environment, for opening a browser.
+        #[serde(default)]
+        browser_env: BrowserEnv,
+    },
+    /// Forget a session (or all, with `all`); clients waiting on it get "login required".
+    Logout {
+        /// The session to forget; ignored with `all`.
+        #[serde(default)]
+        profile: Option<Box<Profile>>,
+        /// Forget every session.
+        #[serde(default)]
+        all: bool,
     },
     /// Describe every session (never a token).
     Status,
@@ -59,6 +84,20 @@ pub enum Response {
     },
     /// An access token.
     Token(TokenResponse),
+    /// Answer to [`Request::Login`].
+    LoggedIn {
+        /// Endpoint logged in to.
+        endpoint: String,
+        /// Who, from the token's claims (unverified), if known.
+        subject: Option<String>,
+        /// Expiry of the new access token, Unix seconds.
+        expires_at: u64,
+    },
+    /// Answer to [`Request::Logout`].
+    LoggedOut {
+        /// How many sessions were forgotten.
+        sessions: u32,
+    },
     /// Something the user must see while a request is in progress (login prompts).
     Event {
         /// The event.
@@ -74,6 +113,23 @@ pub enum Response {
     #[serde(other)]
     Unknown,
 }
+
+/// Environment variables of the requesting client that decide how a browser is opened
+/// (`DISPLAY`, `WAYLAND_DISPLAY`, `BROWSER`, `FLYTE_AUTH_BROWSER`, ...). The agent may run
+/// under a service manager without the user's display; it opens the browser where the asking
+/// terminal would have.
+pub type BrowserEnv = Vec<(String, String)>;
+
+/// Names of the variables a client puts in [`BrowserEnv`].
+pub const BROWSER_ENV_VARS: &[&str] = &[
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "BROWSER",
+    "FLYTE_AUTH_BROWSER",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "XDG_RUNTIME_DIR",
+    "XDG_CURRENT_DESKTOP",
+];
 
 /// An access token and how to send it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -245,6 +301,20 @@ mod tests {
             profile: Box::new(profile()),
             min_valid_secs: 5,
             interactive: true,
+            browser_env: vec![("DISPLAY".into(), ":0".into())],
+        });
+        round_trip(Request::Login {
+            profile: Box::new(profile()),
+            method: Some(AuthMode::DeviceFlow),
+            browser_env: Vec::new(),
+        });
+        round_trip(Request::Logout {
+            profile: Some(Box::new(profile())),
+            all: false,
+        });
+        round_trip(Request::Logout {
+            profile: None,
+            all: true,
         });
         round_trip(Request::Status);
         round_trip(Request::Shutdown);
@@ -300,6 +370,12 @@ mod tests {
             }],
         }));
         round_trip(Response::Ok);
+        round_trip(Response::LoggedIn {
+            endpoint: "https://x".into(),
+            subject: Some("alice".into()),
+            expires_at: 9,
+        });
+        round_trip(Response::LoggedOut { sessions: 2 });
         round_trip(Response::Error(WireError::new(
             ErrorKind::LoginRequired,
             "log in",

@@ -158,7 +158,14 @@ impl Profile {
         });
         SessionKey {
             endpoint: self.endpoint.trim_end_matches('/').to_ascii_lowercase(),
-            mode: self.mode,
+            // PKCE and device flow log the same user in through the same public client, so
+            // they share one session: `flyte-auth login --device` on a box whose config says
+            // Pkce logs in the session that `flyte-auth token` then uses.
+            mode: if self.mode.is_interactive() {
+                AuthMode::Pkce
+            } else {
+                self.mode
+            },
             client_id: self.client_id.clone(),
             scopes,
             audience: self.audience.clone(),
@@ -215,6 +222,12 @@ mod tests {
         b.scopes = Some(vec!["all".into(), "offline".into()]);
         assert_eq!(a.session_key(), b.session_key());
         b.mode = AuthMode::DeviceFlow;
+        assert_eq!(
+            a.session_key(),
+            b.session_key(),
+            "browser and device log in one user"
+        );
+        b.mode = AuthMode::ClientSecret;
         assert_ne!(a.session_key(), b.session_key());
     }
 

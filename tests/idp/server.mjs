@@ -163,15 +163,13 @@ async function autoGrant(provider, { accountId, clientId, scope, existing }) {
 // ---------------------------------------------------------------------------
 // Provider configuration
 
-function signingKey() {
-  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' };
-}
-
 function providerConfiguration() {
   return {
     clients,
-    jwks: { keys: [signingKey()] },
+    // No `jwks`: oidc-provider's built-in development RSA key signs everything (RS256).
+    // Generating a key here instead (generateKeyPairSync + export as JWK) deadlocks
+    // Node 20 now and then: a GC during the export runs the KeyGenJob destructor, which
+    // waits for the key mutex the export holds.
     cookies: { keys: [crypto.randomBytes(32).toString('hex')] },
     scopes: OIDC_SCOPES,
     claims: { openid: ['sub'] },

@@ -1,7 +1,12 @@
 //! Grant flows: one file per OAuth2 grant. Each takes a profile and the discovered server
 //! settings and returns a [`Grant`]; none of them touches session state.
 
+pub mod browser;
 pub mod client_credentials;
+pub mod device;
+pub mod loopback;
+pub mod pkce;
+pub mod refresh;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

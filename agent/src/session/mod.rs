@@ -1,18 +1,24 @@
-//! Sessions: one actor task per (endpoint, mode, client id, scopes, audience), and the
+//! Sessions: one actor task per (endpoint, user-or-app, client id, scopes, audience), and the
 //! registry that finds them.
 //!
 //! The fast path reads the actor's published snapshot without a channel hop or any lock held
 //! across an await; only when the snapshot cannot satisfy a request does the caller ask the
-//! actor, which runs at most one flow at a time and answers every waiter from it.
+//! actor, which runs at most one flow (refresh or login) at a time and answers every waiter
+//! from it, forwarding login prompts to each.
 
 mod actor;
+mod flow;
 pub mod schedule;
+mod status;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use flyte_auth_proto::{ErrorKind, Profile, SessionKey, SessionStatus, TokenResponse, WireError};
+use flyte_auth_proto::{
+    AuthMode, BrowserEnv, ErrorKind, Event, Profile, SessionKey, SessionStatus, TokenResponse,
+    WireError,
+};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::Ctx;
@@ -45,13 +51,50 @@ impl Issued {
     }
 }
 
+/// The answer a waiting client eventually gets.
+pub type Reply = Result<TokenResponse, WireError>;
+
+/// A client waiting for a session's flow: its answer, and where its prompts go.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    pub reply: oneshot::Sender<Reply>,
+    pub events: mpsc::UnboundedSender<Event>,
+    /// Whether it can show a prompt to a human.
+    pub interactive: bool,
+}
+
+/// What a request to a session leads to.
+#[derive(Debug)]
+pub enum Ticket {
+    /// Answered at once.
+    Ready(Reply),
+    /// Wait for `reply`, passing `events` (login prompts) on to the client meanwhile. Dropping
+    /// the ticket tells the session this client has gone.
+    Pending {
+        /// The final answer.
+        reply: oneshot::Receiver<Reply>,
+        /// Prompts and progress.
+        events: mpsc::UnboundedReceiver<Event>,
+    },
+}
+
 /// Messages to a session actor.
 #[derive(Debug)]
 pub(crate) enum Command {
     GetToken {
         profile: Box<Profile>,
         min_valid: Duration,
-        reply: oneshot::Sender<Result<TokenResponse, WireError>>,
+        browser_env: BrowserEnv,
+        waiter: Waiter,
+    },
+    Login {
+        profile: Box<Profile>,
+        method: AuthMode,
+        browser_env: BrowserEnv,
+        waiter: Waiter,
+    },
+    Logout {
+        reply: oneshot::Sender<()>,
     },
     Status {
         reply: oneshot::Sender<SessionStatus>,
@@ -86,21 +129,64 @@ impl Registry {
         &self,
         profile: Box<Profile>,
         min_valid: Duration,
-    ) -> Result<TokenResponse, WireError> {
+        interactive: bool,
+        browser_env: BrowserEnv,
+    ) -> Ticket {
         let handle = self.handle(&profile);
         if let Some(issued) = handle.snapshot.borrow().as_ref()
             && issued.satisfies(min_valid, now_ms())
         {
-            return Ok(issued.token.clone());
+            return Ticket::Ready(Ok(issued.token.clone()));
         }
-        let (reply, rx) = oneshot::channel();
+        let (waiter, ticket) = waiter(interactive);
         let cmd = Command::GetToken {
             profile,
             min_valid,
-            reply,
+            browser_env,
+            waiter,
         };
-        handle.tx.send(cmd).await.map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+        send(&handle, cmd, ticket).await
+    }
+
+    /// Starts (or joins) a login for `profile` with `method`.
+    pub async fn login(
+        &self,
+        profile: Box<Profile>,
+        method: AuthMode,
+        browser_env: BrowserEnv,
+    ) -> Ticket {
+        let handle = self.handle(&profile);
+        let (waiter, ticket) = waiter(true);
+        send(
+            &handle,
+            Command::Login {
+                profile,
+                method,
+                browser_env,
+                waiter,
+            },
+            ticket,
+        )
+        .await
+    }
+
+    /// Forgets the session of `profile`, or every session; returns how many there were.
+    pub async fn logout(&self, profile: Option<&Profile>) -> u32 {
+        let removed: Vec<SessionHandle> = {
+            let mut map = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+            match profile {
+                Some(p) => map.remove(&p.session_key()).into_iter().collect(),
+                None => map.drain().map(|(_, h)| h).collect(),
+            }
+        };
+        let n = removed.len() as u32;
+        for h in removed {
+            let (reply, rx) = oneshot::channel();
+            if h.tx.send(Command::Logout { reply }).await.is_ok() {
+                let _ = rx.await;
+            }
+        }
+        n
     }
 
     /// Status of every session, sorted by endpoint.
@@ -120,7 +206,7 @@ impl Registry {
     }
 
     /// The session for `profile`, started on first use. Creating a session is the only write
-    /// to the registry.
+    /// to the registry besides logout.
     fn handle(&self, profile: &Profile) -> SessionHandle {
         let key = profile.session_key();
         if let Some(h) = self.read().get(&key) {
@@ -138,9 +224,28 @@ impl Registry {
     }
 }
 
-fn gone() -> WireError {
-    WireError::new(
-        ErrorKind::Internal,
-        "session task stopped unexpectedly; see the agent log",
+fn waiter(interactive: bool) -> (Waiter, Ticket) {
+    let (reply, reply_rx) = oneshot::channel();
+    let (events, events_rx) = mpsc::unbounded_channel();
+    (
+        Waiter {
+            reply,
+            events,
+            interactive,
+        },
+        Ticket::Pending {
+            reply: reply_rx,
+            events: events_rx,
+        },
     )
+}
+
+async fn send(handle: &SessionHandle, cmd: Command, ticket: Ticket) -> Ticket {
+    match handle.tx.send(cmd).await {
+        Ok(()) => ticket,
+        Err(_) => Ticket::Ready(Err(WireError::new(
+            ErrorKind::Internal,
+            "session task stopped unexpectedly; see the agent log",
+        ))),
+    }
 }

@@ -2,7 +2,9 @@
 
 mod agent;
 mod create;
+mod login;
 pub mod output;
+mod prompt;
 mod status;
 mod token;
 
@@ -26,6 +28,10 @@ pub struct Cli {
 enum Command {
     /// Print an access token (and nothing else) on stdout.
     Token(token::TokenArgs),
+    /// Log in now (browser by default, or as the config says; joins a login in progress).
+    Login(login::LoginArgs),
+    /// Forget the configured session (or all, with --all) in the agent.
+    Logout(login::LogoutArgs),
     /// Show the agent's sessions (never a token).
     Status(status::StatusArgs),
     /// Manage the agent process.
@@ -72,6 +78,8 @@ pub fn run(cli: Cli) -> flyte_auth::Result<()> {
     };
     match cli.command {
         Command::Token(a) => token::run(&socket, &a),
+        Command::Login(a) => login::login(&socket, &a),
+        Command::Logout(a) => login::logout(&socket, &a),
         Command::Status(a) => status::run(&socket, &a),
         Command::Agent(a) => agent::run(&socket, &a),
         Command::Create(c) => create::run(&c),

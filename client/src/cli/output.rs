@@ -2,7 +2,7 @@
 //! hint of what to do and a documented exit code.
 
 use flyte_auth::Error;
-use flyte_auth::proto::{ErrorKind, Event};
+use flyte_auth::proto::ErrorKind;
 
 /// Exit codes, as shown in `--help`.
 pub const EXIT_CODES_HELP: &str = "Exit codes:
@@ -55,30 +55,4 @@ pub fn report(e: &Error) -> u8 {
         eprintln!("hint: {h}");
     }
     code
-}
-
-/// Shows a login prompt or progress line from the agent on stderr.
-pub fn print_event(event: &Event) {
-    match event {
-        Event::OpenUrl { url, opened: true } => {
-            eprintln!("Opened your browser to log in. If it did not open, visit:\n  {url}");
-        }
-        Event::OpenUrl { url, opened: false } => {
-            eprintln!("Please open the following link in your browser to authenticate: {url}");
-        }
-        Event::DeviceCode {
-            verification_uri,
-            user_code,
-            verification_uri_complete,
-            ..
-        } => {
-            let url = verification_uri_complete
-                .as_deref()
-                .unwrap_or(verification_uri);
-            eprintln!("To Authenticate, navigate in a browser to the following URL: {url}");
-            eprintln!("and enter the code: {user_code}");
-        }
-        Event::Progress { message } => eprintln!("{message}"),
-        Event::Unknown => {}
-    }
 }

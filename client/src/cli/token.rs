@@ -9,7 +9,7 @@ use clap::Args;
 use flyte_auth::{Client, config};
 
 use super::ProfileArgs;
-use super::output::print_event;
+use super::prompt::Prompter;
 
 /// Arguments of `flyte-auth token`.
 #[derive(Debug, Args)]
@@ -21,11 +21,19 @@ pub struct TokenArgs {
     min_valid: Duration,
 }
 
-/// Resolves the profile, asks the agent, prints the token.
+/// Resolves the profile, asks the agent, prints the token. A login starts only when a human
+/// can see the prompt (stderr is a terminal) or a browser can be opened; SDKs that capture
+/// our output get "login required" at once instead of a hang.
 pub fn run(socket: &Path, args: &TokenArgs) -> flyte_auth::Result<()> {
     let profile = config::resolve(&args.profile.overrides())?;
     let mut client = Client::connect_or_start(socket)?;
-    let token = client.get_token(&profile, args.min_valid, false, &mut print_event)?;
+    let mut prompter = Prompter::new();
+    let interactive = prompter.interactive();
+    let token = client.get_token(&profile, args.min_valid, interactive, &mut |e| {
+        prompter.show(e)
+    });
+    prompter.done();
+    let token = token?;
     let mut out = std::io::stdout().lock();
     // A closed stdout (the caller went away) is not worth a second error message.
     let _ = writeln!(out, "{}", token.access_token.expose()).and_then(|()| out.flush());

@@ -1,0 +1,163 @@
+//! How a session actor takes the end of a flow: success, a rejected refresh token, a failed
+//! login or a passing fault; and logout.
+
+use std::sync::Arc;
+
+use flyte_auth_proto::{AuthMode, TokenResponse, WireError};
+use tokio::time::Instant;
+
+use super::Actor;
+use crate::flows::{Effective, Grant, now_ms};
+use crate::session::flow::{FlowKind, FlowResult, refresh_token_rejected};
+use crate::session::schedule::{backoff, jitter, refresh_delay};
+use crate::session::{Issued, Waiter};
+use crate::{AgentError, jwt};
+
+impl Actor {
+    pub(super) fn on_flow_done(&mut self, kind: FlowKind, result: FlowResult) {
+        match (result, kind) {
+            (Ok((grant, eff)), _) => self.on_success(grant, eff),
+            (Err(e), FlowKind::Refresh) if refresh_token_rejected(&e) => {
+                self.on_refresh_rejected(e)
+            }
+            (Err(e), FlowKind::Login { .. }) => {
+                tracing::warn!(host = %self.profile.host(), error = %e, "login failed");
+                self.answer_all(|_| Err(e.to_wire()));
+                self.login_required = Some(e.to_string());
+                self.last_error = Some(e);
+            }
+            (Err(e), _) => self.on_failure(e),
+        }
+    }
+
+    fn on_success(&mut self, grant: Grant, eff: Effective) {
+        let host = self.profile.host().to_owned();
+        let claims = jwt::claims(grant.access_token.expose()).unwrap_or_default();
+        self.subject = claims.display_subject().or_else(|| self.subject.take());
+        // A refresh response without a refresh token keeps the old one (RFC 6749 §6).
+        if grant.refresh_token.is_some() {
+            self.refresh_token = grant.refresh_token.clone();
+        }
+        let issued = Arc::new(Issued {
+            token: TokenResponse {
+                access_token: grant.access_token,
+                token_type: grant.token_type,
+                expires_at: grant.expires_at_ms / 1000,
+                header_key: eff.header_key.clone(),
+            },
+            issued_at_ms: grant.issued_at_ms,
+            expires_at_ms: grant.expires_at_ms,
+        });
+        self.effective = Some(eff);
+        self.current = Some(issued.clone());
+        self.publish.send_replace(Some(issued.clone()));
+        if self.failures > 0 {
+            tracing::info!(%host, failures = self.failures, "token refresh recovered");
+        }
+        self.failures = 0;
+        self.last_error = None;
+        self.backoff_until = None;
+        self.login_required = None;
+        let renewable = self.profile.mode == AuthMode::ClientSecret || self.refresh_token.is_some();
+        let delay = refresh_delay(
+            issued.issued_at_ms,
+            issued.expires_at_ms,
+            now_ms(),
+            jitter(),
+        );
+        if renewable {
+            self.schedule(delay);
+        }
+        tracing::info!(%host, mode = %self.profile.mode, expires_in_s = issued.remaining_ms(now_ms()) / 1000,
+            refresh_in_s = renewable.then_some(delay.as_secs()), "obtained access token");
+        self.answer_all(|_| Ok(issued.token.clone()));
+    }
+
+    /// The IdP rejected the refresh token: one clear message to every non-interactive waiter,
+    /// and a login for the interactive ones (never a silent browser from the background).
+    fn on_refresh_rejected(&mut self, e: AgentError) {
+        let host = self.profile.host().to_owned();
+        tracing::warn!(%host, error = %e, "refresh token rejected; login required");
+        self.refresh_token = None;
+        self.refresh_at = None;
+        self.next_refresh_unix = None;
+        self.login_required = Some(format!(
+            "login expired for {host} (the identity provider rejected the refresh token): run `flyte-auth login`"
+        ));
+        let usable = self.usable();
+        let err = self.login_required_error();
+        let waiters = std::mem::take(&mut self.waiters);
+        let (interactive, others): (Vec<_>, Vec<_>) =
+            waiters.into_iter().partition(|w| w.interactive);
+        for w in others {
+            let _ = w.reply.send(
+                usable
+                    .as_ref()
+                    .map(|c| c.token.clone())
+                    .ok_or_else(|| err.clone()),
+            );
+        }
+        if usable.is_none() && !interactive.is_empty() {
+            self.start(FlowKind::Login {
+                method: self.profile.mode,
+                started_interactively: true,
+            });
+            self.waiters = interactive;
+        } else {
+            for w in interactive {
+                let _ = w.reply.send(
+                    usable
+                        .as_ref()
+                        .map(|c| c.token.clone())
+                        .ok_or_else(|| err.clone()),
+                );
+            }
+        }
+    }
+
+    fn on_failure(&mut self, e: AgentError) {
+        self.failures += 1;
+        let delay = backoff(self.failures, jitter());
+        self.backoff_until = Some(Instant::now() + delay);
+        tracing::warn!(host = %self.profile.host(), failures = self.failures,
+            retry_in_ms = delay.as_millis() as u64, error = %e, "getting a token failed");
+        let usable = self.usable();
+        self.answer_all(|_| {
+            usable
+                .as_ref()
+                .map(|c| c.token.clone())
+                .ok_or_else(|| e.to_wire())
+        });
+        // Retry in the background only while there is a token worth keeping fresh and someone
+        // still uses this session; otherwise the next request tries again.
+        if usable.is_some() && !self.is_idle() {
+            self.schedule(delay);
+        } else {
+            self.refresh_at = None;
+            self.next_refresh_unix = None;
+        }
+        self.last_error = Some(e);
+    }
+
+    pub(super) fn logout(&mut self) {
+        if let Some(run) = self.running.take() {
+            run.abort.abort();
+        }
+        let msg = format!(
+            "logged out of {}: run `flyte-auth login`",
+            self.profile.host()
+        );
+        self.answer_all(|_| Err(AgentError::Login(msg.clone()).to_wire()));
+        self.publish.send_replace(None);
+        self.current = None;
+        self.refresh_token = None;
+        tracing::info!(host = %self.profile.host(), "logged out");
+    }
+
+    fn answer_all(&mut self, answer: impl Fn(&Waiter) -> Result<TokenResponse, WireError>) {
+        for w in self.waiters.drain(..) {
+            let a = answer(&w);
+            let _ = w.reply.send(a);
+        }
+    }
+}

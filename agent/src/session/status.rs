@@ -1,0 +1,55 @@
+//! What `status` shows about a session, derived from the actor's state.
+
+use flyte_auth_proto::SessionStatus;
+
+use super::actor::Actor;
+use crate::flows::now_ms;
+
+impl Actor {
+    pub(super) fn status(&self) -> SessionStatus {
+        let now = now_ms();
+        let eff = self.effective.as_ref();
+        let valid = self
+            .current
+            .as_ref()
+            .is_some_and(|c| c.remaining_ms(now) > 0);
+        let state = match (&self.running, valid) {
+            (Some(r), _) if r.kind.is_login() => "authenticating",
+            (Some(_), true) => "refreshing",
+            (Some(_), false) => "authenticating",
+            (None, _) if self.login_required.is_some() && !valid => "login_required",
+            (None, true) if self.last_error.is_some() => "backoff",
+            (None, true) if self.is_idle() => "idle",
+            (None, true) => "ready",
+            (None, false) if self.current.is_some() => "expired",
+            (None, false) if self.last_error.is_some() => "failed",
+            (None, false) if self.profile.mode.is_interactive() => "login_required",
+            (None, false) => "empty",
+        };
+        let last_error = self
+            .last_error
+            .as_ref()
+            .map(|e| e.to_string())
+            .or_else(|| self.login_required.clone().filter(|_| !valid));
+        SessionStatus {
+            endpoint: self.profile.endpoint.clone(),
+            mode: self.profile.mode,
+            client_id: eff
+                .map(|e| e.client_id.clone())
+                .or_else(|| self.profile.client_id.clone()),
+            scopes: eff
+                .map(|e| e.scopes.clone())
+                .or_else(|| self.profile.scopes.clone())
+                .unwrap_or_default(),
+            audience: eff
+                .and_then(|e| e.audience.clone())
+                .or_else(|| self.profile.audience.clone()),
+            state: state.to_owned(),
+            subject: self.subject.clone(),
+            expires_at: self.current.as_ref().map(|c| c.expires_at_ms / 1000),
+            next_refresh_at: self.next_refresh_unix,
+            last_error,
+            last_used_at: Some(self.last_used_unix),
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! `flyte-auth login [--browser|--device]` and `flyte-auth logout [--all]`.
+
+use std::path::Path;
+
+use clap::Args;
+use flyte_auth::proto::AuthMode;
+use flyte_auth::{Client, config};
+
+use super::ProfileArgs;
+use super::prompt::Prompter;
+
+/// Arguments of `flyte-auth login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    profile: ProfileArgs,
+    /// Log in through a browser on this machine (PKCE).
+    #[arg(long, conflicts_with = "device")]
+    browser: bool,
+    /// Log in with a code entered on any device (device flow; for headless machines).
+    #[arg(long)]
+    device: bool,
+}
+
+/// Arguments of `flyte-auth logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    #[command(flatten)]
+    profile: ProfileArgs,
+    /// Forget every session, not just the configured endpoint's.
+    #[arg(long)]
+    all: bool,
+}
+
+/// Logs in, joining a login already running for the same session in another terminal.
+pub fn login(socket: &Path, args: &LoginArgs) -> flyte_auth::Result<()> {
+    let profile = config::resolve(&args.profile.overrides())?;
+    let method = match (args.browser, args.device) {
+        (true, _) => Some(AuthMode::Pkce),
+        (_, true) => Some(AuthMode::DeviceFlow),
+        _ => None,
+    };
+    let mut client = Client::connect_or_start(socket)?;
+    let mut prompter = Prompter::new();
+    let result = client.login(&profile, method, &mut |e| prompter.show(e));
+    prompter.done();
+    let done = result?;
+    match &done.subject {
+        Some(who) => eprintln!("Logged in to {} as {who}.", done.endpoint),
+        None => eprintln!("Logged in to {}.", done.endpoint),
+    }
+    Ok(())
+}
+
+/// Forgets the configured session (or all of them) in the agent.
+pub fn logout(socket: &Path, args: &LogoutArgs) -> flyte_auth::Result<()> {
+    let mut client = match Client::connect(socket) {
+        Ok(c) => c,
+        Err(flyte_auth::Error::AgentUnavailable { .. }) => {
+            eprintln!("Not logged in: no flyte-auth agent is running.");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let n = if args.all {
+        client.logout(None)?
+    } else {
+        let profile = config::resolve(&args.profile.overrides())?;
+        client.logout(Some(&profile))?
+    };
+    match n {
+        0 => eprintln!("Not logged in."),
+        1 => eprintln!("Logged out."),
+        n => eprintln!("Logged out of {n} sessions."),
+    }
+    Ok(())
+}
