@@ -4,10 +4,9 @@
 //! them. The oauth2 crate does the encoding and the response parsing.
 
 use flyte_auth_proto::Profile;
-use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenUrl};
 
-use super::{Effective, Grant, classify, grant_from};
+use super::{Effective, Grant, OAuthClient, classify, grant_from};
 use crate::AgentError;
 
 /// Runs the client-credentials grant for `profile`.
@@ -29,7 +28,7 @@ pub async fn fetch(
             eff.token_endpoint
         ))
     })?;
-    let client = BasicClient::new(ClientId::new(eff.client_id.clone()))
+    let client = OAuthClient::new(ClientId::new(eff.client_id.clone()))
         .set_client_secret(ClientSecret::new(secret.expose().to_owned()))
         .set_auth_type(AuthType::BasicAuth)
         .set_token_uri(token_url);

@@ -7,11 +7,10 @@
 use std::time::{Duration, Instant};
 
 use flyte_auth_proto::{Event, Profile};
-use oauth2::basic::BasicTokenResponse;
 use serde::Deserialize;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Effective, Grant, grant_from, now_ms};
+use super::{Effective, Grant, TokenResp, grant_from, now_ms};
 use crate::AgentError;
 use crate::discovery::ServerSettings;
 use crate::http::unreachable;
@@ -153,7 +152,7 @@ async fn poll(
         let status = resp.status();
         let body = resp.bytes().await.unwrap_or_default();
         if status.is_success() {
-            let tokens: BasicTokenResponse =
+            let tokens: TokenResp =
                 serde_json::from_slice(&body).map_err(|e| AgentError::Unreachable {
                     host: host.to_owned(),
                     why: format!("unexpected token response: {e}"),

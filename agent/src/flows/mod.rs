@@ -11,8 +11,15 @@ pub mod refresh;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use flyte_auth_proto::{AuthMode, Profile, Secret};
-use oauth2::basic::BasicTokenResponse;
-use oauth2::{RequestTokenError, TokenResponse as _};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{
+    ExtraTokenFields, RequestTokenError, StandardRevocableToken, StandardTokenResponse,
+    TokenResponse as _,
+};
+use serde::{Deserialize, Serialize};
 
 use crate::AgentError;
 use crate::discovery::ServerSettings;
@@ -24,6 +31,28 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
 
 /// Header Flyte servers read the token from when they name none.
 pub const DEFAULT_HEADER_KEY: &str = "authorization";
+
+/// The OIDC `id_token` that token responses may carry next to the OAuth2 fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdToken {
+    /// The ID token, if the IdP sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+impl ExtraTokenFields for IdToken {}
+
+/// A token endpoint response.
+pub type TokenResp = StandardTokenResponse<IdToken, BasicTokenType>;
+
+/// The oauth2 client type every flow uses: standard errors, responses with an `id_token`.
+pub type OAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    TokenResp,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+>;
 
 /// Tokens obtained from the IdP.
 #[derive(Debug, Clone)]
@@ -38,6 +67,8 @@ pub struct Grant {
     pub expires_at_ms: u64,
     /// Refresh token, if the IdP issued one.
     pub refresh_token: Option<Secret>,
+    /// OIDC ID token, kept only to show who is logged in.
+    pub id_token: Option<Secret>,
 }
 
 /// Settings in effect for a session: the profile's overrides applied over discovery.
@@ -105,7 +136,7 @@ pub fn now_ms() -> u64 {
 }
 
 /// Turns an oauth2 token response into a [`Grant`], working out the expiry.
-pub fn grant_from(resp: &BasicTokenResponse) -> Grant {
+pub fn grant_from(resp: &TokenResp) -> Grant {
     let access = resp.access_token().secret().clone();
     let now = now_ms();
     let expires_at_ms = match resp.expires_in() {
@@ -124,6 +155,7 @@ pub fn grant_from(resp: &BasicTokenResponse) -> Grant {
         refresh_token: resp
             .refresh_token()
             .map(|r| Secret::new(r.secret().clone())),
+        id_token: resp.extra_fields().id_token.clone().map(Secret::new),
     }
 }
 
@@ -184,4 +216,83 @@ fn transport_reason(e: &(dyn std::error::Error + 'static)) -> String {
         cur = err.source();
     }
     e.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::{OAuth2Metadata, PublicClientConfig};
+    use base64::Engine;
+
+    fn settings() -> ServerSettings {
+        ServerSettings {
+            metadata: OAuth2Metadata {
+                token_endpoint: Some("https://idp/token".into()),
+                ..Default::default()
+            },
+            client: PublicClientConfig {
+                client_id: Some("flytectl".into()),
+                scopes: vec!["all".into(), "offline".into()],
+                authorization_metadata_key: Some("flyte-authorization".into()),
+                audience: Some(String::new()),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn interactive_modes_use_the_servers_client_id_and_config_scopes_win() {
+        let mut p = Profile::new("https://flyte", AuthMode::Pkce);
+        p.client_id = Some("ignored".into());
+        p.scopes = Some(vec!["mine".into()]);
+        let e = Effective::resolve(&p, &settings()).unwrap();
+        assert_eq!(e.client_id, "flytectl");
+        assert_eq!(e.scopes, vec!["mine".to_owned()]);
+        assert_eq!(e.audience, None, "an empty server audience is no audience");
+        assert_eq!(e.header_key, "flyte-authorization");
+    }
+
+    #[test]
+    fn client_credentials_use_the_configured_client_and_token_url() {
+        let mut p = Profile::new("https://flyte", AuthMode::ClientSecret);
+        p.client_id = Some("ci".into());
+        p.token_url = Some("https://other/token".into());
+        p.authorization_header = Some("x-auth".into());
+        let e = Effective::resolve(&p, &settings()).unwrap();
+        assert_eq!(
+            (e.client_id.as_str(), e.token_endpoint.as_str()),
+            ("ci", "https://other/token")
+        );
+        assert_eq!(e.scopes, vec!["all".to_owned(), "offline".to_owned()]);
+        assert_eq!(e.header_key, "x-auth");
+        p.client_id = None;
+        assert!(Effective::resolve(&p, &settings()).is_err());
+    }
+
+    #[test]
+    fn expiry_falls_back_to_jwt_exp_and_id_token_is_kept() {
+        let exp = now_ms() / 1000 + 1234;
+        let payload =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(r#"{{"exp":{exp}}}"#));
+        let body = serde_json::json!({
+            "access_token": format!("h.{payload}.s"),
+            "token_type": "Bearer",
+            "id_token": "id.tok.en",
+            "refresh_token": "rt",
+        });
+        let resp: TokenResp = serde_json::from_value(body).unwrap();
+        let g = grant_from(&resp);
+        assert_eq!(g.expires_at_ms, exp * 1000);
+        assert_eq!(g.id_token.as_ref().map(|s| s.expose()), Some("id.tok.en"));
+        assert_eq!(g.refresh_token.as_ref().map(|s| s.expose()), Some("rt"));
+        let opaque: TokenResp = serde_json::from_value(
+            serde_json::json!({"access_token": "opaque", "token_type": "bearer"}),
+        )
+        .unwrap();
+        let g = grant_from(&opaque);
+        assert_eq!(
+            g.expires_at_ms - g.issued_at_ms,
+            DEFAULT_LIFETIME.as_millis() as u64
+        );
+    }
 }

@@ -7,14 +7,13 @@
 use std::time::Duration;
 
 use flyte_auth_proto::{BrowserEnv, Event, Profile};
-use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope,
     TokenUrl,
 };
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Effective, Grant, browser, classify, grant_from, loopback};
+use super::{Effective, Grant, OAuthClient, browser, classify, grant_from, loopback};
 use crate::AgentError;
 use crate::discovery::ServerSettings;
 
@@ -51,7 +50,7 @@ pub async fn login(
     let bad = |what: &str, e: &dyn std::fmt::Display| {
         AgentError::Config(format!("{host}: invalid {what}: {e}"))
     };
-    let client = BasicClient::new(ClientId::new(eff.client_id.clone()))
+    let client = OAuthClient::new(ClientId::new(eff.client_id.clone()))
         .set_auth_uri(AuthUrl::new(auth_endpoint).map_err(|e| bad("authorization endpoint", &e))?)
         .set_token_uri(
             TokenUrl::new(eff.token_endpoint.clone()).map_err(|e| bad("token endpoint", &e))?,

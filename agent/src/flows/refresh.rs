@@ -2,10 +2,9 @@
 //! device-flow credentials; IdPs ignore or accept them for PKCE ones too.
 
 use flyte_auth_proto::{Profile, Secret};
-use oauth2::basic::BasicClient;
 use oauth2::{ClientId, RefreshToken, Scope, TokenUrl};
 
-use super::{Effective, Grant, classify, grant_from};
+use super::{Effective, Grant, OAuthClient, classify, grant_from};
 use crate::AgentError;
 
 /// Exchanges `refresh_token` for new tokens.
@@ -22,7 +21,7 @@ pub async fn refresh(
             eff.token_endpoint
         ))
     })?;
-    let client = BasicClient::new(ClientId::new(eff.client_id.clone())).set_token_uri(token_url);
+    let client = OAuthClient::new(ClientId::new(eff.client_id.clone())).set_token_uri(token_url);
     let rt = RefreshToken::new(refresh_token.expose().to_owned());
     let mut req = client
         .exchange_refresh_token(&rt)

@@ -32,8 +32,15 @@ impl Actor {
 
     fn on_success(&mut self, grant: Grant, eff: Effective) {
         let host = self.profile.host().to_owned();
-        let claims = jwt::claims(grant.access_token.expose()).unwrap_or_default();
-        self.subject = claims.display_subject().or_else(|| self.subject.take());
+        // Who is logged in: the access token's claims, else the ID token's (opaque access
+        // tokens), else whoever it was before.
+        let who = |t: Option<&flyte_auth_proto::Secret>| {
+            t.and_then(|t| jwt::claims(t.expose()))
+                .and_then(|c| c.display_subject())
+        };
+        self.subject = who(Some(&grant.access_token))
+            .or_else(|| who(grant.id_token.as_ref()))
+            .or_else(|| self.subject.take());
         // A refresh response without a refresh token keeps the old one (RFC 6749 §6).
         if grant.refresh_token.is_some() {
             self.refresh_token = grant.refresh_token.clone();
