@@ -11,13 +11,13 @@ use anyhow::{Context, bail};
 
 /// Path of a workspace binary (built by `cargo build --bins` before the tests run).
 pub fn bin(name: &str) -> PathBuf {
-    // target/<profile>/deps/e2e-<hash> → target/<profile>/<name>
+    // Tests run as target/<profile>/deps/e2e-<hash>, the benchmark as target/<profile>/<bin>;
+    // the binaries sit in target/<profile>.
     let exe = std::env::current_exe().unwrap_or_default();
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
     let path = dir.join(name);
     assert!(
         path.is_file(),
@@ -150,7 +150,11 @@ impl TestEnv {
 
     /// Stops whatever agent serves this environment's socket.
     pub fn stop_agent(&self) {
-        let _ = self.flyte_auth(&["agent", "stop"]);
+        // Through the library, not the binary: this runs in Drop, where a missing binary must
+        // not turn into a panic during a panic.
+        if let Ok(mut c) = flyte_auth::Client::connect(&self.socket) {
+            let _ = c.shutdown();
+        }
     }
 }
 
