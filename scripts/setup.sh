@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a fresh Debian machine (idempotent):
 # Node.js + npm for the bundled test IdP (node oidc-provider) and its `npm ci`, util-linux
-# (setpriv). Needs a Rust toolchain already (rustup; edition 2024).
+# (setpriv), systemd's tools and python3 (unit and plist checks). Needs a Rust toolchain
+# already (rustup; edition 2024).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,11 @@ missing=()
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)
+# Unit checks (systemd-analyze) and socket activation (systemd-socket-activate); the package
+# installs fine without systemd running. python3 parses the launchd plist (plistlib).
+{ command -v systemd-analyze && command -v systemd-socket-activate; } >/dev/null 2>&1 \
+  || missing+=(systemd)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing ${missing[*]}"
   $sudo apt-get update -qq

@@ -5,6 +5,7 @@
 //! [`session`] (registry, per-session actor, fast path) → [`flows`] (grants) and
 //! [`discovery`] → the IdP.
 
+pub mod activation;
 pub mod connection;
 pub mod discovery;
 pub mod error;
@@ -39,6 +40,9 @@ pub struct Settings {
     pub http_timeout: Duration,
     /// How long in-flight connections may finish after shutdown starts.
     pub shutdown_grace: Duration,
+    /// Exit after this long with no connection and no live session (socket-activated agents
+    /// only: the service manager starts a new one on the next connection).
+    pub exit_when_idle: Option<Duration>,
 }
 
 impl Default for Settings {
@@ -51,6 +55,7 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(60),
             http_timeout: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(5),
+            exit_when_idle: None,
         }
     }
 }
@@ -82,5 +87,11 @@ pub async fn run(
         started: Instant::now(),
     });
     let registry = Arc::new(session::Registry::new(ctx.clone()));
-    server::serve(listener, ctx, registry, shutdown).await;
+    let activity = server::Activity::default();
+    if let Some(idle) = ctx.settings.exit_when_idle {
+        let watcher =
+            activation::exit_when_idle(idle, activity.clone(), registry.clone(), shutdown.clone());
+        tokio::spawn(watcher);
+    }
+    server::serve(listener, ctx, registry, activity, shutdown).await;
 }

@@ -6,7 +6,7 @@
 //! both see "nobody answers" between the other's `bind` and `listen` and both bind.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
@@ -23,11 +23,20 @@ pub struct OwnedSocket {
     pub path: PathBuf,
     /// Held for as long as we serve `path`; released when dropped.
     _lock: File,
+    /// Device and inode of the socket file we bound, so we never remove someone else's.
+    identity: (u64, u64),
 }
 
 impl OwnedSocket {
     /// Removes the socket file. Called once the accept loop has stopped.
     pub fn remove(&self) {
+        // If the path now names another file (a service manager took over the socket while
+        // we were stopping), it is not ours to remove.
+        let same = std::fs::symlink_metadata(&self.path)
+            .is_ok_and(|m| (m.dev(), m.ino()) == self.identity);
+        if !same {
+            return;
+        }
         if let Err(e) = std::fs::remove_file(&self.path)
             && e.kind() != std::io::ErrorKind::NotFound
         {
@@ -77,9 +86,12 @@ pub fn bind(path: &Path) -> Result<OwnedSocket, AgentError> {
     // loosen the directory later.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| fail(format!("cannot chmod socket: {e}")))?;
+    let meta =
+        std::fs::symlink_metadata(path).map_err(|e| fail(format!("cannot stat socket: {e}")))?;
     Ok(OwnedSocket {
         listener,
         path: path.to_owned(),
         _lock: lock,
+        identity: (meta.dev(), meta.ino()),
     })
 }

@@ -1,12 +1,14 @@
-//! `flyte-auth-agent`: parse arguments, set up logging, bind the socket, run until stopped.
+//! `flyte-auth-agent`: parse arguments, set up logging, take the socket systemd passed or bind
+//! one, tell the service manager when ready, run until stopped.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use flyte_auth_agent::{AgentError, Settings, listener, run};
+use flyte_auth_agent::{AgentError, Settings, activation, listener, run};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +34,10 @@ struct Args {
     /// Timeout of each HTTP call to an endpoint or IdP, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 15)]
     http_timeout_secs: u64,
+    /// When socket activated (systemd), exit after this many seconds with no connection and
+    /// no live session; the socket starts a new agent on the next connection. 0: never.
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    exit_when_idle: u64,
     /// Print "READY" on stdout once listening (used by `flyte-auth` when it starts the agent).
     #[arg(long, hide = true)]
     ready_stdout: bool,
@@ -55,16 +61,19 @@ fn main() -> std::process::ExitCode {
 }
 
 fn real_main(args: Args) -> anyhow::Result<()> {
-    let path = match args.socket {
-        Some(p) => p,
-        None => flyte_auth_proto::paths::socket_path()?,
-    };
+    // First, while we are single-threaded: taking an inherited socket edits the environment.
+    let inherited = activation::inherited_listener()?;
+    if inherited.is_none() && args.exit_when_idle > 0 {
+        tracing::info!("--exit-when-idle applies only to a socket-activated agent; ignoring it");
+    }
     let settings = Settings {
         idle_session: Duration::from_secs(args.idle_session_secs),
         max_connections: args.max_connections.max(1),
         idle_connection: Duration::from_secs(args.idle_connection_secs),
         request_timeout: Duration::from_secs(args.request_timeout_secs),
         http_timeout: Duration::from_secs(args.http_timeout_secs),
+        exit_when_idle: (inherited.is_some() && args.exit_when_idle > 0)
+            .then(|| Duration::from_secs(args.exit_when_idle)),
         ..Settings::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -72,24 +81,68 @@ fn real_main(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async move {
-        let owned = listener::bind(&path)?;
-        owned.listener.set_nonblocking(true).context("socket setup")?;
-        let tokio_listener = tokio::net::UnixListener::from_std(owned.listener.try_clone()?)
-            .context("socket setup")?;
-        tracing::info!(socket = %path.display(), pid = std::process::id(), "flyte-auth-agent listening");
-        if args.ready_stdout {
-            let mut out = std::io::stdout().lock();
-            // The starter may already have given up; that is not our failure.
-            let _ = writeln!(out, "READY {}", std::process::id()).and_then(|()| out.flush());
+    runtime.block_on(serve(args, settings, inherited))
+}
+
+/// Listens (on the inherited socket, or on one we bind), serves until stopped, cleans up.
+async fn serve(
+    args: Args,
+    settings: Settings,
+    inherited: Option<UnixListener>,
+) -> anyhow::Result<()> {
+    let (std_listener, owned) = listen(args.socket, inherited)?;
+    std_listener.set_nonblocking(true).context("socket setup")?;
+    let addr = std_listener.local_addr().context("socket setup")?;
+    let socket = addr
+        .as_pathname()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let tokio_listener =
+        tokio::net::UnixListener::from_std(std_listener).context("socket setup")?;
+    let shutdown = CancellationToken::new();
+    watch_signals(shutdown.clone())?;
+    tracing::info!(%socket, activated = owned.is_none(), pid = std::process::id(), "flyte-auth-agent listening");
+    if args.ready_stdout {
+        let mut out = std::io::stdout().lock();
+        // The starter may already have given up; that is not our failure.
+        let _ = writeln!(out, "READY {}", std::process::id()).and_then(|()| out.flush());
+    }
+    activation::notify_ready();
+    let stopping = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.cancelled().await;
+            activation::notify_stopping();
         }
-        let shutdown = CancellationToken::new();
-        watch_signals(shutdown.clone())?;
-        run(settings, tokio_listener, shutdown).await;
+    });
+    run(settings, tokio_listener, shutdown).await;
+    let _ = stopping.await;
+    if let Some(owned) = owned {
         owned.remove();
-        tracing::info!("flyte-auth-agent stopped");
-        Ok(())
-    })
+    }
+    tracing::info!("flyte-auth-agent stopped");
+    Ok(())
+}
+
+/// The inherited listener, else one bound at `socket` (or the default path). A socket the
+/// service manager passed is its own: we never bind, chmod, lock or unlink it (systemd
+/// guarantees one instance per socket unit). Only a socket we bound is ours to remove.
+fn listen(
+    socket: Option<PathBuf>,
+    inherited: Option<UnixListener>,
+) -> anyhow::Result<(UnixListener, Option<listener::OwnedSocket>)> {
+    if let Some(l) = inherited {
+        if socket.is_some() {
+            tracing::warn!("socket activated: ignoring --socket");
+        }
+        return Ok((l, None));
+    }
+    let path = match socket {
+        Some(p) => p,
+        None => flyte_auth_proto::paths::socket_path()?,
+    };
+    let owned = listener::bind(&path)?;
+    Ok((owned.listener.try_clone()?, Some(owned)))
 }
 
 /// SIGTERM/SIGINT stop the agent gracefully; SIGHUP (a closing terminal that started us) is
@@ -118,5 +171,7 @@ fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: not in an auto-start log file or the journal.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

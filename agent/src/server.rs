@@ -1,6 +1,8 @@
 //! Accept loop: peer-uid check, connection limit, one task per connection, graceful stop.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use flyte_auth_proto::{ErrorKind, Response, WireError, frame};
 use tokio::io::AsyncWriteExt;
@@ -18,6 +20,7 @@ pub async fn serve(
     listener: UnixListener,
     ctx: Arc<Ctx>,
     registry: Arc<Registry>,
+    activity: Activity,
     shutdown: CancellationToken,
 ) {
     let limit = Arc::new(Semaphore::new(ctx.settings.max_connections));
@@ -25,6 +28,10 @@ pub async fn serve(
     let owner = flyte_auth_proto::paths::current_uid();
     loop {
         let stream = tokio::select! {
+            // Shutdown first: once the agent decided to stop (signal, idle exit), it must not
+            // accept a connection it will then close unanswered.
+            biased;
+            _ = shutdown.cancelled() => break,
             r = listener.accept() => match r {
                 Ok((s, _)) => s,
                 Err(e) => {
@@ -34,7 +41,6 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = shutdown.cancelled() => break,
         };
         let peer = stream.peer_cred();
         let (uid, pid) = match &peer {
@@ -62,9 +68,10 @@ pub async fn serve(
         };
         tracing::debug!(peer_pid = ?pid, "client connected");
         let conn = Connection::new(stream, ctx.clone(), registry.clone(), shutdown.clone());
+        let busy = activity.enter();
         tracker.spawn(async move {
             conn.run().await;
-            drop(permit);
+            drop((permit, busy));
         });
     }
     tracker.close();
@@ -81,5 +88,60 @@ async fn refuse(mut stream: UnixStream, err: WireError) {
     if let Ok(bytes) = frame::encode(&Response::Error(err)) {
         let write = stream.write_all(&bytes);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), write).await;
+    }
+}
+
+/// Open client connections and when the last one opened or closed: what the idle watcher
+/// ([`crate::activation::exit_when_idle`]) reads. Cheap to clone; clones share the counts.
+#[derive(Debug, Clone)]
+pub struct Activity(Arc<ActivityInner>);
+
+#[derive(Debug)]
+struct ActivityInner {
+    open: AtomicUsize,
+    last_change: Mutex<Instant>,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity(Arc::new(ActivityInner {
+            open: AtomicUsize::new(0),
+            last_change: Mutex::new(Instant::now()),
+        }))
+    }
+}
+
+impl Activity {
+    /// Connections being served now.
+    pub fn open_connections(&self) -> usize {
+        self.0.open.load(Ordering::Acquire)
+    }
+
+    /// When a connection last opened or closed (or when this was created).
+    pub fn last_change(&self) -> Instant {
+        *self.0.last_change.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a connection as open until the returned guard is dropped (even by a panic).
+    pub fn enter(&self) -> Busy {
+        self.0.open.fetch_add(1, Ordering::AcqRel);
+        self.touch();
+        Busy(self.clone())
+    }
+
+    fn touch(&self) {
+        *self.0.last_change.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+}
+
+/// One open connection, for [`Activity`].
+#[derive(Debug)]
+pub struct Busy(Activity);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        // Stamp before decrementing, so a watcher that sees zero also sees the new time.
+        self.0.touch();
+        self.0.0.open.fetch_sub(1, Ordering::AcqRel);
     }
 }

@@ -69,6 +69,9 @@ pub enum Error {
     /// The agent sent something this client did not expect.
     #[error("unexpected answer from the agent: {0}")]
     Unexpected(String),
+    /// The service manager (systemd, launchd) is absent, or refused a command.
+    #[error("{0}")]
+    Service(String),
 }
 
 impl Error {
@@ -83,7 +86,7 @@ impl Error {
             | Error::WriteFile { .. }
             | Error::Exists { .. } => ErrorKind::Config,
             Error::AgentUnavailable { .. } => ErrorKind::Busy,
-            Error::Proto(_) | Error::Unexpected(_) => ErrorKind::Internal,
+            Error::Proto(_) | Error::Unexpected(_) | Error::Service(_) => ErrorKind::Internal,
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod service;
 pub mod spawn;
 pub mod transport;
 

@@ -4,5 +4,9 @@
 mod common;
 mod config_cli;
 mod faults;
+mod login_device;
+mod login_pkce;
+mod login_sessions;
 mod real_idp;
+mod service;
 mod socket;

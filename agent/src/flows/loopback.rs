@@ -22,6 +22,7 @@ use crate::AgentError;
 pub struct Loopback {
     listeners: Vec<TcpListener>,
     path: String,
+    /// The Flyte endpoint's host, for messages.
     host: String,
 }
 
@@ -70,10 +71,11 @@ pub async fn bind(redirect_uri: &str, endpoint_host: &str) -> Result<Loopback, A
         }
     }
     let path = url.path().trim_matches('/').to_owned();
+    // Messages name the Flyte endpoint the user logs in to, not the loopback host.
     Ok(Loopback {
         listeners,
         path,
-        host,
+        host: endpoint_host.to_owned(),
     })
 }
 
@@ -171,18 +173,22 @@ fn respond(outcome: Outcome, host: &str) -> (Response<Full<Bytes>>, Done) {
             Some(Ok(code)),
         ),
         Outcome::IdpError(error, description) => {
-            let msg = description.clone().unwrap_or_else(|| error.clone());
-            let err = AgentError::Rejected {
-                host: host.to_owned(),
-                error,
-                description,
+            let msg = match &description {
+                Some(d) => format!("the login to {host} failed: {error} ({d})"),
+                None => format!("the login to {host} failed: {error}"),
             };
-            (page(StatusCode::OK, "Login failed", &msg), Some(Err(err)))
+            (
+                page(StatusCode::OK, "Login failed", &msg),
+                Some(Err(AgentError::Login(msg))),
+            )
         }
-        Outcome::Bad(why) => (
-            page(StatusCode::BAD_REQUEST, "Login failed", &why),
-            Some(Err(AgentError::Config(why))),
-        ),
+        Outcome::Bad(why) => {
+            let msg = format!("the login to {host} failed: {why}");
+            (
+                page(StatusCode::BAD_REQUEST, "Login failed", &msg),
+                Some(Err(AgentError::Login(msg))),
+            )
+        }
     }
 }
 

@@ -222,6 +222,18 @@ impl Registry {
         // The map holds only handles; a panic elsewhere cannot leave it half-written.
         self.sessions.read().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Whether any session holds a token that has not expired: an agent exiting now would
+    /// lose it (see `activation::exit_when_idle`).
+    pub fn has_live_sessions(&self) -> bool {
+        let now = now_ms();
+        self.read().values().any(|h| {
+            h.snapshot
+                .borrow()
+                .as_ref()
+                .is_some_and(|t| t.expires_at_ms > now)
+        })
+    }
 }
 
 fn waiter(interactive: bool) -> (Waiter, Ticket) {

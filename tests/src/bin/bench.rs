@@ -11,7 +11,10 @@ use flyte_auth_e2e::fake_idp::FakeIdp;
 use flyte_auth_e2e::harness::TestEnv;
 
 fn main() -> anyhow::Result<()> {
-    let runs: usize = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(300);
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
     let idp = FakeIdp::start()?;
     let mut env = TestEnv::new();
     let host = idp.url().trim_start_matches("http://").to_owned();
@@ -27,13 +30,15 @@ fn main() -> anyhow::Result<()> {
 
     let inproc = measure(runs * 10, || {
         let mut c = Client::connect(&env.socket).expect("connect");
-        c.get_token(&profile, min_valid, false, &mut |_| {}).expect("token");
+        c.get_token(&profile, min_valid, false, &mut |_| {})
+            .expect("token");
     });
     report("in-process connect + hello + get_token", &inproc);
 
     let mut conn = Client::connect(&env.socket)?;
     let reuse = measure(runs * 10, || {
-        conn.get_token(&profile, min_valid, false, &mut |_| {}).expect("token");
+        conn.get_token(&profile, min_valid, false, &mut |_| {})
+            .expect("token");
     });
     report("get_token on an open connection", &reuse);
 
@@ -52,7 +57,10 @@ fn main() -> anyhow::Result<()> {
         assert!(out.status.success());
     });
     report("whole process `flyte-auth token` (warm agent)", &whole);
-    println!("IdP token requests during the benchmark: {}", idp.token_requests());
+    println!(
+        "IdP token requests during the benchmark: {}",
+        idp.token_requests()
+    );
 
     if let Some(ssh) = ssh_agent_baseline(runs, env.dir.path()) {
         report("baseline: whole process `ssh-add -l` (ssh-agent)", &ssh);
@@ -92,14 +100,22 @@ fn ms(d: Duration) -> f64 {
 /// `ssh-add -l` against a fresh ssh-agent, if both are installed: the peer to beat.
 fn ssh_agent_baseline(runs: usize, dir: &Path) -> Option<Vec<Duration>> {
     let sock = dir.join("ssh-agent.sock");
-    let mut agent = Command::new("ssh-agent").args(["-D", "-a"]).arg(&sock).stdout(Stdio::null()).spawn().ok()?;
+    let mut agent = Command::new("ssh-agent")
+        .args(["-D", "-a"])
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .spawn()
+        .ok()?;
     let ready = (0..100).any(|_| {
         std::thread::sleep(Duration::from_millis(20));
         sock.exists()
     });
     let result = ready.then(|| {
         measure(runs, || {
-            let _ = Command::new("ssh-add").arg("-l").env("SSH_AUTH_SOCK", &sock).output();
+            let _ = Command::new("ssh-add")
+                .arg("-l")
+                .env("SSH_AUTH_SOCK", &sock)
+                .output();
         })
     });
     let _ = agent.kill();
