@@ -235,6 +235,12 @@ fn a_callback_with_the_wrong_state_fails_the_login() {
         done.stderr
     );
     assert!(done.stderr.contains("state"), "{}", done.stderr);
+    let endpoint = format!("127.0.0.1:{}", w.idp.port());
+    assert!(
+        done.stderr.contains(&endpoint),
+        "names the endpoint: {}",
+        done.stderr
+    );
     assert_eq!(
         w.idp.token_requests("authorization_code"),
         0,
@@ -263,6 +269,13 @@ fn an_error_callback_from_the_idp_fails_the_login() {
         done.stderr
     );
     assert!(done.stderr.contains("access_denied"), "{}", done.stderr);
+    // The loopback host is ours; the message must name the endpoint the user logs in to.
+    let endpoint = format!("127.0.0.1:{}", w.idp.port());
+    assert!(
+        done.stderr.contains(&endpoint) && !done.stderr.contains("localhost rejected"),
+        "{}",
+        done.stderr
+    );
     assert!(w.port_released(), "port {} still held", w.port);
 }
 
