@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use flyte_auth_proto::{ErrorKind, Response, WireError, frame};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -85,10 +85,17 @@ pub async fn serve(
 
 /// Tells a refused peer why, then closes. Bounded so a peer that never reads cannot hold us.
 async fn refuse(mut stream: UnixStream, err: WireError) {
-    if let Ok(bytes) = frame::encode(&Response::Error(err)) {
-        let write = stream.write_all(&bytes);
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), write).await;
-    }
+    let explain = async {
+        let bytes = frame::encode(&Response::Error(err)).ok()?;
+        stream.write_all(&bytes).await.ok()?;
+        stream.shutdown().await.ok()?;
+        // Linger until the peer closes: closing while its hello is still on the way would
+        // turn our explanation into a bare "connection reset" on its side.
+        let mut sink = [0u8; 512];
+        while stream.read(&mut sink).await.ok()? > 0 {}
+        Some(())
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), explain).await;
 }
 
 /// Open client connections and when the last one opened or closed: what the idle watcher

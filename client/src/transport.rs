@@ -69,7 +69,14 @@ impl Connection {
     /// Sends `req` and returns its final response, passing any events before it to
     /// `on_event`. An `Error` response becomes `Err(Error::Agent)`.
     pub fn call(&mut self, req: &Request, on_event: &mut dyn FnMut(&Event)) -> Result<Response> {
-        write_message(&mut self.stream, req)?;
+        if let Err(e) = write_message(&mut self.stream, req) {
+            // The agent may have refused us and closed before reading our request; its
+            // explanation can still be waiting in the socket.
+            if let Ok(Some(Response::Error(why))) = read_message::<_, Response>(&mut self.stream) {
+                return Err(Error::Agent(why));
+            }
+            return Err(e.into());
+        }
         loop {
             let resp: Option<Response> = read_message(&mut self.stream).map_err(|e| match e {
                 flyte_auth_proto::ProtoError::Io(io) if is_timeout(&io) => {
