@@ -165,3 +165,21 @@ fn token_without_expires_in_uses_the_jwt_exp() {
     let exp = claims(&t)["exp"].as_u64().unwrap_or_default();
     assert_eq!(first_session(&env)["expires_at"].as_u64(), Some(exp));
 }
+
+#[test]
+fn a_session_nobody_uses_stops_refreshing() {
+    let idp = FakeIdp::start().expect("fake IdP");
+    let mut env = TestEnv::new();
+    use_api_key(&mut env, &idp.url(), "ci-client", "ci-secret");
+    env.start_agent(&["--idle-session-secs", "1"]).expect("agent");
+    idp.set_token_ttl(4);
+    token(&env, &["--min-valid", "1s"]);
+    // The proactive refresh would come at ~2.7 s; by then nobody asked for 1 s.
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(idp.token_requests(), 1, "an idle session must not refresh in the background");
+    let s = first_session(&env);
+    assert!(s["state"] == "expired" || s["state"] == "idle", "{s}");
+    // Asking again refreshes on demand.
+    token(&env, &["--min-valid", "1s"]);
+    assert_eq!(idp.token_requests(), 2);
+}
