@@ -10,5 +10,5 @@ echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo build (the binaries the end-to-end tests run)"
 cargo build --workspace --bins --locked
-echo "==> cargo test"
-cargo test --workspace --locked
+echo "==> cargo test (in a throwaway D-Bus session with its own gnome-keyring)"
+bash scripts/with-keyring.sh cargo test --workspace --locked

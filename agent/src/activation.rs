@@ -159,12 +159,8 @@ mod tests {
 
     fn registry() -> Arc<Registry> {
         let settings = crate::Settings::default();
-        let ctx = Arc::new(crate::Ctx {
-            http: crate::http::HttpClients::new(settings.http_timeout),
-            discovery: crate::discovery::Discovery::default(),
-            settings,
-            started: Instant::now(),
-        });
+        let stores = crate::store::Stores::memory(settings.store_timeout);
+        let ctx = Arc::new(crate::Ctx::new(settings, stores));
         Arc::new(Registry::new(ctx))
     }
 

@@ -13,9 +13,7 @@ use flyte_auth_proto::frame::{self, PREFIX_LEN};
 use flyte_auth_proto::{
     AuthMode, ErrorKind, PROTOCOL_VERSION, ProtoError, Request, Response, StatusReport, WireError,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixStream;
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
@@ -26,10 +24,11 @@ use crate::session::{Registry, Reply, Ticket};
 /// Longest any request may wait, logins included (their own timeouts are shorter).
 const LOGIN_CAP: Duration = Duration::from_secs(30 * 60);
 
-/// A client connection and what it needs to answer requests.
+/// A client connection and what it needs to answer requests. `W` is the write half of its
+/// stream: a Unix socket's, or a named pipe's on Windows.
 #[derive(Debug)]
-pub struct Connection {
-    writer: OwnedWriteHalf,
+pub struct Connection<W> {
+    writer: W,
     requests: mpsc::Receiver<Result<Request, ReadError>>,
     /// Requests that arrived while another one was waiting.
     pending: VecDeque<Result<Request, ReadError>>,
@@ -47,15 +46,16 @@ enum ReadError {
     Fatal(ProtoError),
 }
 
-impl Connection {
-    /// Wraps an accepted, already authorised stream and starts reading from it.
-    pub fn new(
-        stream: UnixStream,
+impl<W: AsyncWrite + Unpin> Connection<W> {
+    /// Wraps the two halves of an accepted, already authorised stream and starts reading from
+    /// `reader`.
+    pub fn new<R: AsyncRead + Unpin + Send + 'static>(
+        reader: R,
+        writer: W,
         ctx: Arc<Ctx>,
         registry: Arc<Registry>,
         shutdown: CancellationToken,
     ) -> Self {
-        let (reader, writer) = stream.into_split();
         let (tx, requests) = mpsc::channel(4);
         tokio::spawn(read_loop(reader, tx));
         Connection {
@@ -183,11 +183,12 @@ impl Connection {
             Request::Login {
                 profile,
                 method,
+                import,
                 browser_env,
             } => {
                 let endpoint = profile.endpoint.clone();
                 let method = method.unwrap_or(profile.mode);
-                let ticket = registry.login(profile, method, browser_env).await;
+                let ticket = registry.login(profile, method, import, browser_env).await;
                 match self.wait(ticket, LOGIN_CAP).await? {
                     Some(Ok(token)) => Response::LoggedIn {
                         endpoint,
@@ -280,7 +281,10 @@ fn gone() -> WireError {
 }
 
 /// Reads requests until EOF or a fatal error, handing each to the connection.
-async fn read_loop(mut reader: OwnedReadHalf, tx: mpsc::Sender<Result<Request, ReadError>>) {
+async fn read_loop<R: AsyncRead + Unpin>(
+    mut reader: R,
+    tx: mpsc::Sender<Result<Request, ReadError>>,
+) {
     loop {
         let item = match read_request(&mut reader).await {
             Ok(None) => return,
@@ -295,7 +299,7 @@ async fn read_loop(mut reader: OwnedReadHalf, tx: mpsc::Sender<Result<Request, R
 }
 
 /// Reads one framed request; `Ok(None)` on a clean close between frames.
-async fn read_request(stream: &mut OwnedReadHalf) -> Result<Option<Request>, ReadError> {
+async fn read_request<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Option<Request>, ReadError> {
     let mut prefix = [0u8; PREFIX_LEN];
     let mut got = 0;
     while got < PREFIX_LEN {

@@ -49,6 +49,9 @@ pub enum AgentError {
     /// The agent is shutting down or at capacity.
     #[error("{0}")]
     Busy(String),
+    /// The token store (keyring or file) failed; see `store::StoreError`.
+    #[error("token store: {0}")]
+    Store(String),
     /// Anything unexpected.
     #[error("internal error: {0}")]
     Internal(String),
@@ -58,9 +61,10 @@ impl AgentError {
     /// The wire form of this error.
     pub fn to_wire(&self) -> WireError {
         let kind = match self {
-            AgentError::AlreadyRunning(_) | AgentError::Listen { .. } | AgentError::Internal(_) => {
-                ErrorKind::Internal
-            }
+            AgentError::AlreadyRunning(_)
+            | AgentError::Listen { .. }
+            | AgentError::Store(_)
+            | AgentError::Internal(_) => ErrorKind::Internal,
             AgentError::Config(_) => ErrorKind::Config,
             AgentError::LoginRequired { .. } | AgentError::Login(_) => ErrorKind::LoginRequired,
             AgentError::Unreachable { .. } => ErrorKind::IdpUnreachable,

@@ -5,6 +5,7 @@
 //! [`session`] (registry, per-session actor, fast path) → [`flows`] (grants) and
 //! [`discovery`] → the IdP.
 
+#[cfg(unix)]
 pub mod activation;
 pub mod connection;
 pub mod discovery;
@@ -14,8 +15,11 @@ pub mod http;
 pub mod jwt;
 #[cfg(unix)]
 pub mod listener;
+#[cfg(windows)]
+pub mod pipe;
 pub mod server;
 pub mod session;
+pub mod store;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,6 +47,10 @@ pub struct Settings {
     /// Exit after this long with no connection and no live session (socket-activated agents
     /// only: the service manager starts a new one on the next connection).
     pub exit_when_idle: Option<Duration>,
+    /// Where logins are kept across restarts (`--store`).
+    pub store: store::StoreKind,
+    /// Timeout of each keyring or file-store call.
+    pub store_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -56,6 +64,8 @@ impl Default for Settings {
             http_timeout: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(5),
             exit_when_idle: None,
+            store: store::StoreKind::Keyring,
+            store_timeout: store::DEFAULT_TIMEOUT,
         }
     }
 }
@@ -69,25 +79,38 @@ pub struct Ctx {
     pub http: http::HttpClients,
     /// Discovery cache.
     pub discovery: discovery::Discovery,
+    /// Where interactive logins are kept across restarts.
+    pub stores: store::Stores,
     /// When the agent started.
     pub started: Instant,
+    /// Whether the "logins will not survive a restart" warning was shown at a login yet.
+    pub warned_memory_only: std::sync::atomic::AtomicBool,
+}
+
+impl Ctx {
+    /// Shared state for an agent with `settings`, keeping logins in `stores`.
+    pub fn new(settings: Settings, stores: store::Stores) -> Ctx {
+        Ctx {
+            http: http::HttpClients::new(settings.http_timeout),
+            discovery: discovery::Discovery::default(),
+            stores,
+            settings,
+            started: Instant::now(),
+            warned_memory_only: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
 }
 
 /// Runs the agent on `listener` until `shutdown` is cancelled (by a signal or a client's
 /// `Shutdown` request).
-pub async fn run(
-    settings: Settings,
-    listener: tokio::net::UnixListener,
-    shutdown: CancellationToken,
-) {
-    let ctx = Arc::new(Ctx {
-        http: http::HttpClients::new(settings.http_timeout),
-        discovery: discovery::Discovery::default(),
-        settings,
-        started: Instant::now(),
-    });
+pub async fn run(settings: Settings, listener: server::Listener, shutdown: CancellationToken) {
+    // Probing the store now (not loading anything) lets the first login say at once whether
+    // it will survive a restart.
+    let stores = store::Stores::open(settings.store.clone(), settings.store_timeout).await;
+    let ctx = Arc::new(Ctx::new(settings, stores));
     let registry = Arc::new(session::Registry::new(ctx.clone()));
     let activity = server::Activity::default();
+    #[cfg(unix)]
     if let Some(idle) = ctx.settings.exit_when_idle {
         let watcher =
             activation::exit_when_idle(idle, activity.clone(), registry.clone(), shutdown.clone());

@@ -1,14 +1,19 @@
 //! `flyte-auth-agent`: parse arguments, set up logging, take the socket systemd passed or bind
-//! one, tell the service manager when ready, run until stopped.
+//! one, tell the service manager when ready, run until stopped. On Windows: create the named
+//! pipe (see `flyte_auth_agent::pipe`) and run until stopped.
 
 use std::io::{IsTerminal, Write};
+#[cfg(unix)]
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use flyte_auth_agent::{AgentError, Settings, activation, listener, run};
+use flyte_auth_agent::{AgentError, Settings, run};
+#[cfg(unix)]
+use flyte_auth_agent::{activation, listener};
+#[cfg(unix)]
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
@@ -38,6 +43,11 @@ struct Args {
     /// no live session; the socket starts a new agent on the next connection. 0: never.
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     exit_when_idle: u64,
+    /// Where logins survive an agent restart: keyring (the OS keyring; memory only, with a
+    /// warning, when none is available), file (0600 files in $XDG_STATE_HOME/flyte-auth/tokens;
+    /// an explicit opt-in) or memory.
+    #[arg(long, value_name = "keyring|file|memory", default_value = "keyring")]
+    store: flyte_auth_agent::store::StoreKind,
     /// Print "READY" on stdout once listening (used by `flyte-auth` when it starts the agent).
     #[arg(long, hide = true)]
     ready_stdout: bool,
@@ -62,8 +72,14 @@ fn main() -> std::process::ExitCode {
 
 fn real_main(args: Args) -> anyhow::Result<()> {
     // First, while we are single-threaded: taking an inherited socket edits the environment.
+    #[cfg(unix)]
     let inherited = activation::inherited_listener()?;
-    if inherited.is_none() && args.exit_when_idle > 0 {
+    #[cfg(unix)]
+    let activated = inherited.is_some();
+    // Windows has no socket activation: the agent always creates its pipe itself.
+    #[cfg(windows)]
+    let activated = false;
+    if !activated && args.exit_when_idle > 0 {
         tracing::info!("--exit-when-idle applies only to a socket-activated agent; ignoring it");
     }
     let settings = Settings {
@@ -72,8 +88,9 @@ fn real_main(args: Args) -> anyhow::Result<()> {
         idle_connection: Duration::from_secs(args.idle_connection_secs),
         request_timeout: Duration::from_secs(args.request_timeout_secs),
         http_timeout: Duration::from_secs(args.http_timeout_secs),
-        exit_when_idle: (inherited.is_some() && args.exit_when_idle > 0)
+        exit_when_idle: (activated && args.exit_when_idle > 0)
             .then(|| Duration::from_secs(args.exit_when_idle)),
+        store: args.store.clone(),
         ..Settings::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -81,10 +98,15 @@ fn real_main(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(args, settings, inherited))
+    #[cfg(unix)]
+    let served = serve(args, settings, inherited);
+    #[cfg(windows)]
+    let served = serve(args, settings);
+    runtime.block_on(served)
 }
 
 /// Listens (on the inherited socket, or on one we bind), serves until stopped, cleans up.
+#[cfg(unix)]
 async fn serve(
     args: Args,
     settings: Settings,
@@ -103,9 +125,7 @@ async fn serve(
     watch_signals(shutdown.clone())?;
     tracing::info!(%socket, activated = owned.is_none(), pid = std::process::id(), "flyte-auth-agent listening");
     if args.ready_stdout {
-        let mut out = std::io::stdout().lock();
-        // The starter may already have given up; that is not our failure.
-        let _ = writeln!(out, "READY {}", std::process::id()).and_then(|()| out.flush());
+        print_ready();
     }
     activation::notify_ready();
     let stopping = tokio::spawn({
@@ -124,9 +144,41 @@ async fn serve(
     Ok(())
 }
 
+/// Creates the named pipe, serves until stopped. No socket activation, lock file or socket
+/// file here: the pipe's first-instance flag keeps a second agent out, and the pipe goes away
+/// with its last handle.
+#[cfg(windows)]
+async fn serve(args: Args, settings: Settings) -> anyhow::Result<()> {
+    let path = match args.socket {
+        Some(p) => p,
+        None => flyte_auth_proto::paths::socket_path()?,
+    };
+    let listener = flyte_auth_agent::pipe::bind(&path)?;
+    let shutdown = CancellationToken::new();
+    // Not fatal: without console events the agent still stops on `flyte-auth agent stop`.
+    if let Err(e) = watch_signals(shutdown.clone()) {
+        tracing::warn!(error = %e, "cannot watch console control events");
+    }
+    tracing::info!(pipe = %path.display(), pid = std::process::id(), "flyte-auth-agent listening");
+    if args.ready_stdout {
+        print_ready();
+    }
+    run(settings, listener, shutdown).await;
+    tracing::info!("flyte-auth-agent stopped");
+    Ok(())
+}
+
+/// Tells the client that started us that we listen: one line on stdout.
+fn print_ready() {
+    let mut out = std::io::stdout().lock();
+    // The starter may already have given up; that is not our failure.
+    let _ = writeln!(out, "READY {}", std::process::id()).and_then(|()| out.flush());
+}
+
 /// The inherited listener, else one bound at `socket` (or the default path). A socket the
 /// service manager passed is its own: we never bind, chmod, lock or unlink it (systemd
 /// guarantees one instance per socket unit). Only a socket we bound is ours to remove.
+#[cfg(unix)]
 fn listen(
     socket: Option<PathBuf>,
     inherited: Option<UnixListener>,
@@ -147,6 +199,7 @@ fn listen(
 
 /// SIGTERM/SIGINT stop the agent gracefully; SIGHUP (a closing terminal that started us) is
 /// ignored, as a user-session daemon should.
+#[cfg(unix)]
 fn watch_signals(shutdown: CancellationToken) -> anyhow::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -160,6 +213,25 @@ fn watch_signals(shutdown: CancellationToken) -> anyhow::Result<()> {
             }
         }
         tracing::info!("signal received; shutting down");
+        shutdown.cancel();
+    });
+    Ok(())
+}
+
+/// Ctrl-C, Ctrl-Break and closing the console stop the agent gracefully. An agent the client
+/// started has no console (it is detached), so only `flyte-auth agent stop` or the end of the
+/// session stops it.
+#[cfg(windows)]
+fn watch_signals(shutdown: CancellationToken) -> anyhow::Result<()> {
+    use tokio::signal::windows::{ctrl_break, ctrl_c, ctrl_close};
+    let (mut int, mut brk, mut close) = (ctrl_c()?, ctrl_break()?, ctrl_close()?);
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = brk.recv() => {}
+            _ = close.recv() => {}
+        }
+        tracing::info!("console control event received; shutting down");
         shutdown.cancel();
     });
     Ok(())

@@ -1,21 +1,34 @@
 //! Accept loop: peer-uid check, connection limit, one task per connection, graceful stop.
+//! On Windows the loop over the named pipe lives in [`crate::pipe`].
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use flyte_auth_proto::{ErrorKind, Response, WireError, frame};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+use flyte_auth_proto::{Response, WireError, frame};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+#[cfg(unix)]
+use {
+    crate::{Ctx, connection::Connection, session::Registry},
+    flyte_auth_proto::ErrorKind,
+    tokio::net::UnixListener,
+    tokio::sync::Semaphore,
+    tokio_util::sync::CancellationToken,
+    tokio_util::task::TaskTracker,
+};
 
-use crate::connection::Connection;
-use crate::{Ctx, session::Registry};
+/// What the agent listens on: a Unix socket.
+#[cfg(unix)]
+pub type Listener = UnixListener;
+/// What the agent listens on: a named pipe.
+#[cfg(windows)]
+pub type Listener = interprocess::local_socket::tokio::Listener;
+#[cfg(windows)]
+pub use crate::pipe::serve;
 
 /// Serves `listener` until `shutdown` is cancelled, then waits (bounded) for connections in
 /// flight to finish.
+#[cfg(unix)]
 pub async fn serve(
     listener: UnixListener,
     ctx: Arc<Ctx>,
@@ -67,7 +80,14 @@ pub async fn serve(
             continue;
         };
         tracing::debug!(peer_pid = ?pid, "client connected");
-        let conn = Connection::new(stream, ctx.clone(), registry.clone(), shutdown.clone());
+        let (reader, writer) = stream.into_split();
+        let conn = Connection::new(
+            reader,
+            writer,
+            ctx.clone(),
+            registry.clone(),
+            shutdown.clone(),
+        );
         let busy = activity.enter();
         tracker.spawn(async move {
             conn.run().await;
@@ -84,7 +104,7 @@ pub async fn serve(
 }
 
 /// Tells a refused peer why, then closes. Bounded so a peer that never reads cannot hold us.
-async fn refuse(mut stream: UnixStream, err: WireError) {
+pub(crate) async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, err: WireError) {
     let explain = async {
         let bytes = frame::encode(&Response::Error(err)).ok()?;
         stream.write_all(&bytes).await.ok()?;

@@ -86,16 +86,19 @@ impl Client {
     }
 
     /// Logs in (again) with `method` (`None`: the profile's mode), joining a login already in
-    /// progress for the same session. `on_event` sees the prompts.
+    /// progress for the same session. With `import`, takes over the tokens Flyte's Python SDKs
+    /// left in the keyring instead. `on_event` sees the prompts.
     pub fn login(
         &mut self,
         profile: &Profile,
         method: Option<AuthMode>,
+        import: bool,
         on_event: &mut dyn FnMut(&Event),
     ) -> Result<LoggedIn> {
         let req = Request::Login {
             profile: Box::new(profile.clone()),
             method,
+            import,
             browser_env: browser_env(),
         };
         self.conn.set_read_timeout(Some(LOGIN_READ_TIMEOUT))?;

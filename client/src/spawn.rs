@@ -6,8 +6,8 @@
 //! running", decided by the agent's lock file), and its client connects to the winner.
 
 use std::io::{BufRead, BufReader};
+#[cfg(unix)]
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -69,15 +69,16 @@ fn start_agent(socket: &Path) -> Result<()> {
         ))
     })?;
     let log = open_log().map_err(|e| unavailable(format!("cannot open the agent log: {e}")))?;
-    let mut child = Command::new(&bin)
+    let mut command = Command::new(&bin);
+    command
         .arg("--socket")
         .arg(socket)
         .arg("--ready-stdout")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(log.file)
-        // Its own process group: Ctrl-C in the terminal that started it must not stop it.
-        .process_group(0)
+        .stderr(log.file);
+    detach(&mut command);
+    let mut child = command
         .spawn()
         .map_err(|e| unavailable(format!("cannot start {}: {e}", bin.display())))?;
     let Some(stdout) = child.stdout.take() else {
@@ -116,6 +117,24 @@ fn start_agent(socket: &Path) -> Result<()> {
     }
 }
 
+/// Its own process group: Ctrl-C in the terminal that started it must not stop it.
+#[cfg(unix)]
+fn detach(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    command.process_group(0);
+}
+
+/// No console and its own process group: Ctrl-C in, or closing, the console that started it
+/// must not stop it.
+#[cfg(windows)]
+fn detach(command: &mut Command) {
+    use std::os::windows::process::CommandExt;
+    // Process creation flags, as documented for CreateProcess.
+    const DETACHED_PROCESS: u32 = 0x0000_0008;
+    const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+    command.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
+}
+
 fn wait_exit(
     child: &mut std::process::Child,
     deadline: Instant,
@@ -132,7 +151,7 @@ fn wait_exit(
 /// Waits for the agent that won the start race: it holds the lock and is about to listen.
 fn wait_connectable(socket: &Path, deadline: Instant) -> Option<()> {
     while Instant::now() < deadline {
-        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
+        if crate::transport::connect(socket).is_ok() {
             return Some(());
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -142,13 +161,15 @@ fn wait_connectable(socket: &Path, deadline: Instant) -> Option<()> {
 
 /// The agent binary: next to the current executable, else on `PATH`.
 pub fn find_agent() -> Option<PathBuf> {
-    let sibling = std::env::current_exe().ok()?.with_file_name(AGENT_BIN);
+    // `flyte-auth-agent.exe` on Windows.
+    let file = format!("{AGENT_BIN}{}", std::env::consts::EXE_SUFFIX);
+    let sibling = std::env::current_exe().ok()?.with_file_name(&file);
     if sibling.is_file() {
         return Some(sibling);
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
-        .map(|d| d.join(AGENT_BIN))
+        .map(|d| d.join(&file))
         .find(|p| p.is_file())
 }
 
@@ -163,11 +184,12 @@ fn open_log() -> std::io::Result<Log> {
     let dir = log_dir()?;
     flyte_auth_proto::paths::ensure_private_dir(&dir).map_err(std::io::Error::other)?;
     let path = dir.join("agent.log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&path)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    // Windows: the file inherits the ACL of the user's profile directory it sits in.
+    #[cfg(unix)]
+    options.mode(0o600);
+    let file = options.open(&path)?;
     Ok(Log { file, path })
 }
 

@@ -1,6 +1,8 @@
 //! A blocking connection to the agent: connect, say hello, send requests, read responses.
+//! Over a Unix socket, or on Windows a named pipe (through interprocess).
 
-use std::os::unix::net::UnixStream;
+#[cfg(unix)]
+use std::os::unix::net::UnixStream as Stream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -8,6 +10,8 @@ use flyte_auth_proto::frame::{read_message, write_message};
 use flyte_auth_proto::{Event, PROTOCOL_VERSION, Request, Response};
 
 use crate::{Error, Result};
+#[cfg(windows)]
+use interprocess::local_socket::Stream;
 
 /// How long to wait for the agent's answer to a request that needs no human.
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(90);
@@ -15,7 +19,7 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(90);
 /// An open, greeted connection to the agent.
 #[derive(Debug)]
 pub struct Connection {
-    stream: UnixStream,
+    stream: Stream,
     path: PathBuf,
     /// The agent's process id, from its hello.
     pub agent_pid: u32,
@@ -27,7 +31,7 @@ impl Connection {
     /// Connects to the agent at `path` and exchanges hellos. The raw `io::Error` of the
     /// connect is returned separately so callers can tell "nobody there" from other failures.
     pub fn open(path: &Path) -> std::result::Result<Connection, ConnectError> {
-        let stream = UnixStream::connect(path).map_err(ConnectError::Connect)?;
+        let stream = connect(path).map_err(ConnectError::Connect)?;
         let mut conn = Connection {
             stream,
             path: path.to_owned(),
@@ -39,9 +43,7 @@ impl Connection {
     }
 
     fn hello(&mut self) -> Result<()> {
-        self.stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .map_err(proto_io)?;
+        set_read_timeout(&self.stream, Some(Duration::from_secs(10))).map_err(proto_io)?;
         let client = format!("flyte-auth {}", env!("CARGO_PKG_VERSION"));
         match self.call(
             &Request::Hello {
@@ -101,10 +103,43 @@ impl Connection {
         }
     }
 
-    /// Bounds how long [`Connection::call`] waits for each response frame.
+    /// Bounds how long [`Connection::call`] waits for each response frame. A no-op on Windows,
+    /// where named pipes have no read timeout.
     pub fn set_read_timeout(&self, t: Option<Duration>) -> Result<()> {
-        self.stream.set_read_timeout(t).map_err(proto_io)
+        set_read_timeout(&self.stream, t).map_err(proto_io)
     }
+}
+
+/// Opens the agent's socket, without any hello.
+#[cfg(unix)]
+pub(crate) fn connect(path: &Path) -> std::io::Result<Stream> {
+    Stream::connect(path)
+}
+
+/// Opens the agent's named pipe, without any hello. A pipe whose instances are all busy is
+/// waited for; one that does not exist is `NotFound`, as a missing socket is on Unix.
+#[cfg(windows)]
+pub(crate) fn connect(path: &Path) -> std::io::Result<Stream> {
+    use interprocess::local_socket::{GenericFilePath, prelude::*};
+    let name = path.to_fs_name::<GenericFilePath>().map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(r"{e}: on Windows FLYTE_AUTH_SOCK must be a pipe path such as \\.\pipe\NAME"),
+        )
+    })?;
+    Stream::connect(name)
+}
+
+#[cfg(unix)]
+fn set_read_timeout(stream: &Stream, t: Option<Duration>) -> std::io::Result<()> {
+    stream.set_read_timeout(t)
+}
+
+/// Named pipes support no read timeout (interprocess says `Unsupported`), so on Windows a
+/// read waits for the agent however long it takes.
+#[cfg(windows)]
+fn set_read_timeout(_: &Stream, _: Option<Duration>) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Why [`Connection::open`] failed.

@@ -43,6 +43,10 @@ pub enum Request {
         /// `Pkce` (browser) or `DeviceFlow`; `None` = the profile's mode.
         #[serde(default)]
         method: Option<AuthMode>,
+        /// Instead of a new login, take over the tokens Flyte's Python SDKs left in the
+        /// keyring for this endpoint.
+        #[serde(default)]
+        import: bool,
         /// The client's display environment, for opening a browser.
         #[serde(default)]
         browser_env: BrowserEnv,
@@ -266,6 +270,9 @@ pub struct SessionStatus {
     pub last_error: Option<String>,
     /// Last time a client asked for this session, Unix seconds.
     pub last_used_at: Option<u64>,
+    /// Where the login is kept (keyring, file, memory only), and any problem storing it.
+    #[serde(default)]
+    pub storage: Option<String>,
 }
 
 #[cfg(test)]
@@ -306,6 +313,7 @@ mod tests {
         round_trip(Request::Login {
             profile: Box::new(profile()),
             method: Some(AuthMode::DeviceFlow),
+            import: false,
             browser_env: Vec::new(),
         });
         round_trip(Request::Logout {
@@ -367,6 +375,7 @@ mod tests {
                 next_refresh_at: Some(2),
                 last_error: None,
                 last_used_at: Some(1),
+                storage: Some("Secret Service".into()),
             }],
         }));
         round_trip(Response::Ok);

@@ -122,10 +122,11 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), ProtoError> {
             }
         }
     }
+    // No mode bits to check: the directories used here sit in the user's profile, whose ACL
+    // already keeps other users out, and the agent's pipe has its own security descriptor.
     #[cfg(not(unix))]
     {
-        let _ = dir;
-        Ok(())
+        Ok(std::fs::create_dir_all(dir)?)
     }
 }
 

@@ -171,12 +171,17 @@ fn a_session_nobody_uses_stops_refreshing() {
     let idp = FakeIdp::start().expect("fake IdP");
     let mut env = TestEnv::new();
     use_api_key(&mut env, &idp.url(), "ci-client", "ci-secret");
-    env.start_agent(&["--idle-session-secs", "1"]).expect("agent");
+    env.start_agent(&["--idle-session-secs", "1"])
+        .expect("agent");
     idp.set_token_ttl(4);
     token(&env, &["--min-valid", "1s"]);
     // The proactive refresh would come at ~2.7 s; by then nobody asked for 1 s.
     std::thread::sleep(Duration::from_secs(6));
-    assert_eq!(idp.token_requests(), 1, "an idle session must not refresh in the background");
+    assert_eq!(
+        idp.token_requests(),
+        1,
+        "an idle session must not refresh in the background"
+    );
     let s = first_session(&env);
     assert!(s["state"] == "expired" || s["state"] == "idle", "{s}");
     // Asking again refreshes on demand.

@@ -8,5 +8,6 @@ mod login_device;
 mod login_pkce;
 mod login_sessions;
 mod real_idp;
+mod sdk;
 mod service;
 mod socket;

@@ -270,7 +270,8 @@ fn clients_auto_start_exactly_one_agent() {
 #[test]
 fn connections_are_bounded_and_idle_ones_are_closed() {
     let mut env = TestEnv::new();
-    env.start_agent(&["--max-connections", "2", "--idle-connection-secs", "1"]).expect("agent");
+    env.start_agent(&["--max-connections", "2", "--idle-connection-secs", "1"])
+        .expect("agent");
     let mut a = UnixStream::connect(&env.socket).expect("connect");
     hello(&mut a);
     let mut b = UnixStream::connect(&env.socket).expect("connect");
@@ -281,15 +282,26 @@ fn connections_are_bounded_and_idle_ones_are_closed() {
     assert_eq!(kind, ErrorKind::Busy);
     assert!(msg.contains("connection limit"), "{msg}");
     // Idle connections are closed after --idle-connection-secs, freeing their slots.
-    a.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    a.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     let mut buf = Vec::new();
-    assert_eq!(a.read_to_end(&mut buf).map(|_| buf.len()).ok(), Some(0), "idle connection closed");
+    assert_eq!(
+        a.read_to_end(&mut buf).map(|_| buf.len()).ok(),
+        Some(0),
+        "idle connection closed"
+    );
     assert!(wait_until(Duration::from_secs(5), || {
         UnixStream::connect(&env.socket)
             .map(|mut s| {
-                let req = Request::Hello { version: PROTOCOL_VERSION, client: "t".into() };
+                let req = Request::Hello {
+                    version: PROTOCOL_VERSION,
+                    client: "t".into(),
+                };
                 write_message(&mut s, &req).is_ok()
-                    && matches!(read_message::<_, Response>(&mut s), Ok(Some(Response::Hello { .. })))
+                    && matches!(
+                        read_message::<_, Response>(&mut s),
+                        Ok(Some(Response::Hello { .. }))
+                    )
             })
             .unwrap_or(false)
     }));

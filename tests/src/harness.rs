@@ -78,7 +78,12 @@ impl TestEnv {
 
     /// A command for a workspace binary with a clean, isolated environment.
     pub fn command(&self, name: &str) -> Command {
-        let mut c = Command::new(bin(name));
+        self.command_for(&bin(name))
+    }
+
+    /// A command for any program with this environment's clean, isolated environment.
+    pub fn command_for(&self, program: &Path) -> Command {
+        let mut c = Command::new(program);
         c.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", &self.home)
@@ -88,6 +93,11 @@ impl TestEnv {
             .env("FLYTE_AUTH_LOG", "debug")
             .current_dir(&self.cwd)
             .stdin(Stdio::null());
+        // The test run's Secret Service (scripts/with-keyring.sh), so agents keep logins in a
+        // real keyring; without it they run memory-only.
+        if let Some(bus) = std::env::var_os("DBUS_SESSION_BUS_ADDRESS") {
+            c.env("DBUS_SESSION_BUS_ADDRESS", bus);
+        }
         for (k, v) in &self.env {
             c.env(k, v);
         }

@@ -7,6 +7,7 @@ pub mod device;
 pub mod loopback;
 pub mod pkce;
 pub mod refresh;
+pub mod revoke;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -126,6 +127,13 @@ impl Effective {
             header_key,
         })
     }
+}
+
+/// Who a grant is for: the access token's claims, else the ID token's (opaque access
+/// tokens); read unverified, for display only.
+pub fn subject(grant: &Grant) -> Option<String> {
+    let who = |t: &Secret| jwt::claims(t.expose()).and_then(|c| c.display_subject());
+    who(&grant.access_token).or_else(|| grant.id_token.as_ref().and_then(who))
 }
 
 /// Now, in Unix milliseconds.

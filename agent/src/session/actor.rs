@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until};
 
 mod outcome;
+mod store;
 mod waiters;
 
 use super::flow::{self, FlowInput, FlowKind, FlowResult, Running};
@@ -59,6 +60,8 @@ pub(super) fn spawn(ctx: Arc<Ctx>, profile: Profile) -> SessionHandle {
         last_used: Instant::now(),
         last_used_unix: now_ms() / 1000,
         login_required: None,
+        restored: false,
+        storage_error: None,
     };
     tokio::spawn(actor.run());
     SessionHandle { tx, snapshot }
@@ -90,6 +93,10 @@ pub(super) struct Actor {
     pub last_used_unix: u64,
     /// Why a human must log in (refresh token rejected, logged out), if so.
     pub login_required: Option<String>,
+    /// Whether the store was consulted for this session's login (done once, on first use).
+    restored: bool,
+    /// Why the latest login could not be saved, if it could not.
+    pub storage_error: Option<String>,
 }
 
 impl Actor {
@@ -100,8 +107,12 @@ impl Actor {
             tokio::select! {
                 cmd = self.inbox.recv() => match cmd {
                     Some(Command::Logout { reply }) => {
-                        self.logout();
-                        let _ = reply.send(());
+                        // Revoking and deleting take the network and the keyring: finish them
+                        // in their own task while this actor ends.
+                        let forget = self.logout();
+                        tokio::spawn(async move {
+                            let _ = reply.send(forget.await);
+                        });
                         break;
                     }
                     Some(cmd) => self.on_command(cmd),
@@ -138,11 +149,12 @@ impl Actor {
             Command::Login {
                 profile,
                 method,
+                import,
                 browser_env,
                 waiter,
             } => {
                 self.touch(profile, browser_env);
-                self.on_login(method, waiter);
+                self.on_login(method, import, waiter);
             }
             Command::Status { reply } => {
                 let _ = reply.send(self.status());
@@ -193,6 +205,8 @@ impl Actor {
         let kind = match self.profile.mode {
             AuthMode::ClientSecret => FlowKind::Fetch,
             _ if self.refresh_token.is_some() => FlowKind::Refresh,
+            // First use since the agent started: the login may be in the store.
+            _ if !self.restored => FlowKind::Restore,
             // A program without a terminal (an SDK running us) may still log in through a
             // browser, as Flyte's own clients do; it cannot show a device code.
             mode if waiter.interactive || mode == AuthMode::Pkce => FlowKind::Login {
@@ -208,7 +222,7 @@ impl Actor {
         self.join(waiter);
     }
 
-    fn on_login(&mut self, method: AuthMode, waiter: Waiter) {
+    fn on_login(&mut self, method: AuthMode, import: bool, waiter: Waiter) {
         if let Some(run) = &mut self.running {
             if let FlowKind::Login {
                 started_interactively,
@@ -216,6 +230,10 @@ impl Actor {
             } = &mut run.kind
             {
                 *started_interactively = true;
+                self.join(waiter);
+                return;
+            }
+            if run.kind == FlowKind::Import {
                 self.join(waiter);
                 return;
             }
@@ -228,10 +246,14 @@ impl Actor {
         } else {
             method
         };
-        self.start(FlowKind::Login {
-            method,
-            started_interactively: true,
-        });
+        let kind = match (import, method) {
+            (true, AuthMode::Pkce | AuthMode::DeviceFlow) => FlowKind::Import,
+            _ => FlowKind::Login {
+                method,
+                started_interactively: true,
+            },
+        };
+        self.start(kind);
         self.join(waiter);
     }
 
@@ -259,6 +281,7 @@ impl Actor {
             profile: self.profile.clone(),
             kind: kind.clone(),
             refresh_token: self.refresh_token.clone(),
+            effective: self.effective.clone(),
             browser_env: self.browser_env.clone(),
         };
         let done = self.done_tx.clone();

@@ -61,6 +61,8 @@ pub(crate) struct Waiter {
     pub events: mpsc::UnboundedSender<Event>,
     /// Whether it can show a prompt to a human.
     pub interactive: bool,
+    /// How long the token it gets must stay valid (zero for logins).
+    pub min_valid: Duration,
 }
 
 /// What a request to a session leads to.
@@ -90,12 +92,12 @@ pub(crate) enum Command {
     Login {
         profile: Box<Profile>,
         method: AuthMode,
+        import: bool,
         browser_env: BrowserEnv,
         waiter: Waiter,
     },
-    Logout {
-        reply: oneshot::Sender<()>,
-    },
+    /// Answered with whether there was a login to forget (in memory or in the store).
+    Logout { reply: oneshot::Sender<bool> },
     Status {
         reply: oneshot::Sender<SessionStatus>,
     },
@@ -138,7 +140,7 @@ impl Registry {
         {
             return Ticket::Ready(Ok(issued.token.clone()));
         }
-        let (waiter, ticket) = waiter(interactive);
+        let (waiter, ticket) = waiter(interactive, min_valid);
         let cmd = Command::GetToken {
             profile,
             min_valid,
@@ -148,30 +150,35 @@ impl Registry {
         send(&handle, cmd, ticket).await
     }
 
-    /// Starts (or joins) a login for `profile` with `method`.
+    /// Starts (or joins) a login for `profile` with `method`; with `import`, takes over the
+    /// Python SDKs' tokens from the keyring instead.
     pub async fn login(
         &self,
         profile: Box<Profile>,
         method: AuthMode,
+        import: bool,
         browser_env: BrowserEnv,
     ) -> Ticket {
         let handle = self.handle(&profile);
-        let (waiter, ticket) = waiter(true);
-        send(
-            &handle,
-            Command::Login {
-                profile,
-                method,
-                browser_env,
-                waiter,
-            },
-            ticket,
-        )
-        .await
+        let (waiter, ticket) = waiter(true, Duration::ZERO);
+        let cmd = Command::Login {
+            profile,
+            method,
+            import,
+            browser_env,
+            waiter,
+        };
+        send(&handle, cmd, ticket).await
     }
 
-    /// Forgets the session of `profile`, or every session; returns how many there were.
+    /// Forgets the session of `profile`, or every session this agent has used: revokes the
+    /// refresh token where the IdP allows, deletes the stored login, drops the session.
+    /// Returns how many sessions had a login to forget.
     pub async fn logout(&self, profile: Option<&Profile>) -> u32 {
+        if let Some(p) = profile {
+            // A login that is only in the store (agent restarted since) is forgotten too.
+            self.handle(p);
+        }
         let removed: Vec<SessionHandle> = {
             let mut map = self.sessions.write().unwrap_or_else(|e| e.into_inner());
             match profile {
@@ -179,11 +186,11 @@ impl Registry {
                 None => map.drain().map(|(_, h)| h).collect(),
             }
         };
-        let n = removed.len() as u32;
+        let mut n = 0;
         for h in removed {
             let (reply, rx) = oneshot::channel();
-            if h.tx.send(Command::Logout { reply }).await.is_ok() {
-                let _ = rx.await;
+            if h.tx.send(Command::Logout { reply }).await.is_ok() && rx.await.unwrap_or(false) {
+                n += 1;
             }
         }
         n
@@ -236,7 +243,7 @@ impl Registry {
     }
 }
 
-fn waiter(interactive: bool) -> (Waiter, Ticket) {
+fn waiter(interactive: bool, min_valid: Duration) -> (Waiter, Ticket) {
     let (reply, reply_rx) = oneshot::channel();
     let (events, events_rx) = mpsc::unbounded_channel();
     (
@@ -244,6 +251,7 @@ fn waiter(interactive: bool) -> (Waiter, Ticket) {
             reply,
             events,
             interactive,
+            min_valid,
         },
         Ticket::Pending {
             reply: reply_rx,

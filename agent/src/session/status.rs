@@ -50,6 +50,24 @@ impl Actor {
             next_refresh_at: self.next_refresh_unix,
             last_error,
             last_used_at: Some(self.last_used_unix),
+            storage: Some(self.storage_note()),
+        }
+    }
+
+    /// Where this session's login is kept, and any problem keeping it: said clearly, since a
+    /// login that silently lives in memory only is lost at the next restart.
+    fn storage_note(&self) -> String {
+        let stores = &self.ctx.stores;
+        if !self.profile.mode.is_interactive() {
+            return "not stored: the API key or client secret stays where you keep it".to_owned();
+        }
+        if let Some(e) = &self.storage_error {
+            return format!("{} — SAVING FAILED: {e}", stores.describe());
+        }
+        match (stores.persistent(), stores.warning()) {
+            (true, _) => stores.describe(),
+            (false, Some(w)) => format!("memory only — {w}"),
+            (false, None) => "memory only (--store memory): logins end with the agent".to_owned(),
         }
     }
 }

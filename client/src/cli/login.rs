@@ -20,6 +20,10 @@ pub struct LoginArgs {
     /// Log in with a code entered on any device (device flow; for headless machines).
     #[arg(long)]
     device: bool,
+    /// Take over the login that flytekit or flyte-sdk left in the keyring for this endpoint,
+    /// instead of logging in again.
+    #[arg(long, conflicts_with_all = ["browser", "device"])]
+    import: bool,
 }
 
 /// Arguments of `flyte-auth logout`.
@@ -42,7 +46,7 @@ pub fn login(socket: &Path, args: &LoginArgs) -> flyte_auth::Result<()> {
     };
     let mut client = Client::connect_or_start(socket)?;
     let mut prompter = Prompter::new();
-    let result = client.login(&profile, method, &mut |e| prompter.show(e));
+    let result = client.login(&profile, method, args.import, &mut |e| prompter.show(e));
     prompter.done();
     let done = result?;
     match &done.subject {

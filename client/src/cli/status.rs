@@ -81,6 +81,9 @@ fn render_session(x: &SessionStatus, now: u64) -> String {
             span(next.saturating_sub(now))
         ));
     }
+    if let Some(storage) = &x.storage {
+        s.push_str(&format!("  stored in:     {storage}\n"));
+    }
     if let Some(err) = &x.last_error {
         s.push_str(&format!("  last error:    {err}\n"));
     }
@@ -119,6 +122,7 @@ mod tests {
                 next_refresh_at: Some(1_000 + 5),
                 last_error: Some("cannot reach flyte.example.com: timed out".into()),
                 last_used_at: Some(1_000),
+                storage: Some("memory only".into()),
             }],
         };
         let text = render(&r, 1_000);
@@ -126,5 +130,6 @@ mod tests {
         assert!(text.contains("up 1h 1m"), "{text}");
         assert!(text.contains("token expires: in 2m 5s"), "{text}");
         assert!(text.contains("last error:    cannot reach"), "{text}");
+        assert!(text.contains("stored in:     memory only"), "{text}");
     }
 }

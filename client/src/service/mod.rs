@@ -93,6 +93,7 @@ pub struct UnitFile {
 
 /// The unit files `manager` needs, rendered for `setup`.
 pub fn unit_files(manager: Manager, setup: &Setup) -> Result<Vec<UnitFile>> {
+    supported()?;
     match manager {
         Manager::Systemd => systemd::unit_files(setup),
         Manager::Launchd => launchd::unit_files(setup),
@@ -101,6 +102,7 @@ pub fn unit_files(manager: Manager, setup: &Setup) -> Result<Vec<UnitFile>> {
 
 /// Writes the unit files, enables and starts them; `say` hears each step.
 pub fn install(manager: Manager, setup: &Setup, say: &mut dyn FnMut(&str)) -> Result<()> {
+    supported()?;
     match manager {
         Manager::Systemd => systemd::install(setup, say),
         Manager::Launchd => launchd::install(setup, say),
@@ -109,6 +111,7 @@ pub fn install(manager: Manager, setup: &Setup, say: &mut dyn FnMut(&str)) -> Re
 
 /// Stops and disables the units and removes their files; `say` hears each step.
 pub fn uninstall(manager: Manager, setup: &Setup, say: &mut dyn FnMut(&str)) -> Result<()> {
+    supported()?;
     match manager {
         Manager::Systemd => systemd::uninstall(setup, say),
         Manager::Launchd => launchd::uninstall(setup, say),
@@ -131,6 +134,18 @@ pub fn status(manager: Manager, setup: &Setup) -> Status {
         Manager::Systemd => systemd::status(setup),
         Manager::Launchd => launchd::status(setup),
     }
+}
+
+/// Refuses on Windows, even with an explicit `--manager`: the units would name a Unix socket
+/// and nothing there would run them.
+fn supported() -> Result<()> {
+    if cfg!(windows) {
+        return Err(Error::Service(
+            "no service manager support on Windows yet; the client starts the agent on demand"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `path` as UTF-8, which unit files need.

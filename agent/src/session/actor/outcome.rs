@@ -1,5 +1,5 @@
-//! How a session actor takes the end of a flow: success, a rejected refresh token, a failed
-//! login or a passing fault; and logout.
+//! How a session actor takes the end of a flow: new tokens, a rejected refresh token, a
+//! failed login or a passing fault.
 
 use std::sync::Arc;
 
@@ -7,20 +7,22 @@ use flyte_auth_proto::{AuthMode, TokenResponse, WireError};
 use tokio::time::Instant;
 
 use super::Actor;
-use crate::flows::{Effective, Grant, now_ms};
-use crate::session::flow::{FlowKind, FlowResult, refresh_token_rejected};
+use crate::AgentError;
+use crate::flows::{Effective, Grant, now_ms, subject};
+use crate::session::flow::{FlowKind, FlowOk, FlowResult, Stored, refresh_token_rejected};
 use crate::session::schedule::{backoff, jitter, refresh_delay};
 use crate::session::{Issued, Waiter};
-use crate::{AgentError, jwt};
 
 impl Actor {
     pub(super) fn on_flow_done(&mut self, kind: FlowKind, result: FlowResult) {
         match (result, kind) {
-            (Ok((grant, eff)), _) => self.on_success(grant, eff),
+            (Ok(FlowOk::Tokens { grant, eff, stored }), _) => self.on_success(*grant, eff, stored),
+            (Ok(FlowOk::Restored(stored)), _) => self.on_restored(*stored),
+            (Ok(FlowOk::NothingStored { note }), _) => self.on_nothing_stored(note),
             (Err(e), FlowKind::Refresh) if refresh_token_rejected(&e) => {
                 self.on_refresh_rejected(e)
             }
-            (Err(e), FlowKind::Login { .. }) => {
+            (Err(e), FlowKind::Login { .. } | FlowKind::Import) => {
                 tracing::warn!(host = %self.profile.host(), error = %e, "login failed");
                 self.answer_all(|_| Err(e.to_wire()));
                 self.login_required = Some(e.to_string());
@@ -30,34 +32,19 @@ impl Actor {
         }
     }
 
-    fn on_success(&mut self, grant: Grant, eff: Effective) {
+    fn on_success(&mut self, grant: Grant, eff: Effective, stored: Stored) {
         let host = self.profile.host().to_owned();
-        // Who is logged in: the access token's claims, else the ID token's (opaque access
-        // tokens), else whoever it was before.
-        let who = |t: Option<&flyte_auth_proto::Secret>| {
-            t.and_then(|t| jwt::claims(t.expose()))
-                .and_then(|c| c.display_subject())
+        self.subject = subject(&grant).or_else(|| self.subject.take());
+        self.restored = true;
+        self.storage_error = match stored {
+            Stored::Failed(why) => Some(why),
+            Stored::Saved | Stored::NotNeeded => None,
         };
-        self.subject = who(Some(&grant.access_token))
-            .or_else(|| who(grant.id_token.as_ref()))
-            .or_else(|| self.subject.take());
         // A refresh response without a refresh token keeps the old one (RFC 6749 §6).
         if grant.refresh_token.is_some() {
             self.refresh_token = grant.refresh_token.clone();
         }
-        let issued = Arc::new(Issued {
-            token: TokenResponse {
-                access_token: grant.access_token,
-                token_type: grant.token_type,
-                expires_at: grant.expires_at_ms / 1000,
-                header_key: eff.header_key.clone(),
-            },
-            issued_at_ms: grant.issued_at_ms,
-            expires_at_ms: grant.expires_at_ms,
-        });
-        self.effective = Some(eff);
-        self.current = Some(issued.clone());
-        self.publish.send_replace(Some(issued.clone()));
+        let issued = self.publish_token(grant, eff);
         if self.failures > 0 {
             tracing::info!(%host, failures = self.failures, "token refresh recovered");
         }
@@ -85,6 +72,7 @@ impl Actor {
     fn on_refresh_rejected(&mut self, e: AgentError) {
         let host = self.profile.host().to_owned();
         tracing::warn!(%host, error = %e, "refresh token rejected; login required");
+        self.forget_stored();
         self.refresh_token = None;
         self.refresh_at = None;
         self.next_refresh_unix = None;
@@ -146,25 +134,31 @@ impl Actor {
         self.last_error = Some(e);
     }
 
-    pub(super) fn logout(&mut self) {
-        if let Some(run) = self.running.take() {
-            run.abort.abort();
-        }
-        let msg = format!(
-            "logged out of {}: run `flyte-auth login`",
-            self.profile.host()
-        );
-        self.answer_all(|_| Err(AgentError::Login(msg.clone()).to_wire()));
-        self.publish.send_replace(None);
-        self.current = None;
-        self.refresh_token = None;
-        tracing::info!(host = %self.profile.host(), "logged out");
-    }
-
-    fn answer_all(&mut self, answer: impl Fn(&Waiter) -> Result<TokenResponse, WireError>) {
+    pub(super) fn answer_all(
+        &mut self,
+        answer: impl Fn(&Waiter) -> Result<TokenResponse, WireError>,
+    ) {
         for w in self.waiters.drain(..) {
             let a = answer(&w);
             let _ = w.reply.send(a);
         }
+    }
+
+    /// Makes `grant` the session's current token: published to the fast path.
+    pub(super) fn publish_token(&mut self, grant: Grant, eff: Effective) -> Arc<Issued> {
+        let issued = Arc::new(Issued {
+            token: TokenResponse {
+                access_token: grant.access_token,
+                token_type: grant.token_type,
+                expires_at: grant.expires_at_ms / 1000,
+                header_key: eff.header_key.clone(),
+            },
+            issued_at_ms: grant.issued_at_ms,
+            expires_at_ms: grant.expires_at_ms,
+        });
+        self.effective = Some(eff);
+        self.current = Some(issued.clone());
+        self.publish.send_replace(Some(issued.clone()));
+        issued
     }
 }

@@ -1,0 +1,147 @@
+//! A session actor and the token store: restoring a login on first use, forgetting a dead
+//! one, and logout (revoke at the IdP, delete the stored login).
+
+use std::future::Future;
+
+use flyte_auth_proto::Secret;
+
+use super::Actor;
+use crate::AgentError;
+use crate::flows::{Effective, Grant, now_ms, revoke};
+use crate::session::schedule::{jitter, refresh_delay};
+use crate::store::StoredSession;
+
+/// A restored access token with less than this left is refreshed rather than served.
+const RESTORE_MIN_MS: u64 = 60_000;
+
+impl Actor {
+    /// A login came back from the store: use its access token while it lasts, refresh with
+    /// its refresh token otherwise, and join the proactive scheduler.
+    pub(super) fn on_restored(&mut self, stored: StoredSession) {
+        let host = self.profile.host().to_owned();
+        self.restored = true;
+        let eff = stored.effective();
+        self.refresh_token = Some(stored.refresh_token.clone());
+        self.subject = stored.subject.clone().or_else(|| self.subject.take());
+        let now = now_ms();
+        let access = match (stored.access_token, stored.access_expires_at_ms) {
+            (Some(token), Some(exp)) if exp > now + RESTORE_MIN_MS => Some((token, exp)),
+            _ => None,
+        };
+        match access {
+            Some((access_token, expires_at_ms)) => {
+                let grant = Grant {
+                    access_token,
+                    token_type: "Bearer".to_owned(),
+                    issued_at_ms: stored.access_issued_at_ms.unwrap_or(now).min(now),
+                    expires_at_ms,
+                    refresh_token: None,
+                    id_token: None,
+                };
+                let issued = self.publish_token(grant, eff);
+                let delay = refresh_delay(issued.issued_at_ms, issued.expires_at_ms, now, jitter());
+                self.schedule(delay);
+                tracing::info!(%host, "restored login from the store; its access token is still valid");
+            }
+            None => {
+                self.effective = Some(eff);
+                tracing::info!(%host, "restored login from the store; refreshing its access token");
+            }
+        }
+        self.redispatch();
+    }
+
+    /// Nothing to restore: every waiter gets the decision it would have got without a store.
+    pub(super) fn on_nothing_stored(&mut self, note: Option<String>) {
+        self.restored = true;
+        if note.is_some() {
+            self.login_required = note;
+        }
+        self.redispatch();
+    }
+
+    /// Hands the waiters back to the normal path now that the store has been consulted.
+    fn redispatch(&mut self) {
+        for w in std::mem::take(&mut self.waiters) {
+            let min_valid = w.min_valid;
+            self.on_get_token(min_valid, w);
+        }
+    }
+
+    /// Deletes the stored login (its refresh token is dead) in the background.
+    pub(super) fn forget_stored(&self) {
+        let (ctx, key) = (self.ctx.clone(), self.profile.session_key());
+        tokio::spawn(async move {
+            if let Err(e) = ctx.stores.delete(&key).await {
+                tracing::warn!(error = %e, "cannot remove a dead login from the store");
+            }
+        });
+    }
+
+    /// Ends the session: waiting clients get "logged out", and the returned task revokes the
+    /// refresh token (where the IdP allows) and deletes the stored login. It resolves to
+    /// whether there was a login to forget.
+    pub(super) fn logout(&mut self) -> impl Future<Output = bool> + Send + 'static {
+        // A login in progress counts as something to log out of: it is cancelled.
+        let had_flow = self.running.take().map(|run| run.abort.abort()).is_some();
+        let host = self.profile.host().to_owned();
+        let msg = format!("logged out of {host}: run `flyte-auth login`");
+        self.answer_all(|_| Err(AgentError::Login(msg.clone()).to_wire()));
+        self.publish.send_replace(None);
+        let had_token = self.current.take().is_some() || had_flow;
+        let rt = self
+            .refresh_token
+            .take()
+            .map(|rt| (rt, self.effective.clone()));
+        let (ctx, profile) = (self.ctx.clone(), self.profile.clone());
+        async move {
+            let key = profile.session_key();
+            let stored = match rt {
+                Some(found) => Some(found),
+                None => match ctx.stores.load(&key).await {
+                    Ok(Some(s)) => Some((s.refresh_token.clone(), Some(s.effective()))),
+                    _ => None,
+                },
+            };
+            let had_login = had_token || stored.is_some();
+            if let Some((rt, eff)) = stored {
+                revoke_quietly(&ctx, &profile, &rt, eff).await;
+            }
+            if let Err(e) = ctx.stores.delete(&key).await {
+                tracing::warn!(%host, error = %e, "cannot delete the stored login");
+            }
+            tracing::info!(%host, "logged out");
+            had_login
+        }
+    }
+}
+
+/// Revokes `rt` at the IdP if it advertises a revocation endpoint; failures are logged,
+/// never fatal: the login is forgotten either way.
+async fn revoke_quietly(
+    ctx: &crate::Ctx,
+    profile: &flyte_auth_proto::Profile,
+    rt: &Secret,
+    eff: Option<Effective>,
+) {
+    let host = profile.host();
+    let result = async {
+        let http = ctx.http.for_profile(profile)?;
+        let settings = ctx.discovery.get(&http, &profile.endpoint, host).await?;
+        let eff = match eff {
+            Some(e) => e,
+            None => Effective::resolve(profile, &settings)?,
+        };
+        revoke::revoke(&http, profile, &settings, &eff, rt).await
+    }
+    .await;
+    match result {
+        Ok(true) => tracing::info!(%host, "revoked the refresh token"),
+        Ok(false) => {
+            tracing::info!(%host, "the IdP offers no revocation; the refresh token was forgotten")
+        }
+        Err(e) => {
+            tracing::warn!(%host, error = %e, "could not revoke the refresh token; it was forgotten")
+        }
+    }
+}
