@@ -11,6 +11,7 @@ pub mod connection;
 pub mod discovery;
 pub mod error;
 pub mod flows;
+pub mod gate;
 pub mod http;
 pub mod jwt;
 #[cfg(unix)]

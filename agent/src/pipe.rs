@@ -16,18 +16,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use flyte_auth_proto::{ErrorKind, WireError};
 use interprocess::local_socket::tokio::{Listener, prelude::*};
 use interprocess::local_socket::{GenericFilePath, ListenerOptions};
 use interprocess::os::windows::local_socket::ListenerOptionsExt;
 use interprocess::os::windows::named_pipe::{DuplexPipeStream, pipe_mode};
 use interprocess::os::windows::security_descriptor::SecurityDescriptor;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
-use crate::connection::Connection;
-use crate::server::{Activity, refuse};
+use crate::gate::Gate;
+use crate::server::Activity;
 use crate::session::Registry;
 use crate::{AgentError, Ctx};
 
@@ -99,8 +96,7 @@ pub async fn serve(
     activity: Activity,
     shutdown: CancellationToken,
 ) {
-    let limit = Arc::new(Semaphore::new(ctx.settings.max_connections));
-    let tracker = TaskTracker::new();
+    let gate = Gate::new(ctx, registry, activity, shutdown.clone());
     loop {
         let stream = tokio::select! {
             // Shutdown first, as on Unix: never accept a connection we would close unanswered.
@@ -117,39 +113,14 @@ pub async fn serve(
         };
         // For the log only: the process id is not an identity check (pids are reused).
         let pid = stream.peer_creds().ok().and_then(|c| c.pid());
-        let Ok(permit) = limit.clone().try_acquire_owned() else {
-            tracing::warn!(peer_pid = ?pid, "connection limit reached; refusing connection");
-            let msg = "agent is at its connection limit; try again";
-            tracker.spawn(refuse(stream, WireError::new(ErrorKind::Busy, msg)));
-            continue;
-        };
-        tracing::debug!(peer_pid = ?pid, "client connected");
         // Deprecated upstream only because `&Stream` could be shared instead; the halves are
         // what `Connection` takes on Unix too. Unlike a socket's, a pipe's write half sends no
         // EOF when dropped: the pipe closes once the reader task also ends (the client writes
         // or hangs up, or the agent exits).
         #[allow(deprecated)]
-        let (reader, writer) = stream.split();
-        let conn = Connection::new(
-            reader,
-            writer,
-            ctx.clone(),
-            registry.clone(),
-            shutdown.clone(),
-        );
-        let busy = activity.enter();
-        tracker.spawn(async move {
-            conn.run().await;
-            drop((permit, busy));
-        });
+        gate.admit(stream, &pid, |s| s.split());
     }
-    tracker.close();
-    if tokio::time::timeout(ctx.settings.shutdown_grace, tracker.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!("connections still busy at shutdown; closing them");
-    }
+    gate.drain().await;
 }
 
 /// This process's user SID, the one thing the security descriptor needs that neither

@@ -1,20 +1,17 @@
-//! Accept loop: peer-uid check, connection limit, one task per connection, graceful stop.
-//! On Windows the loop over the named pipe lives in [`crate::pipe`].
+//! Accept loop on the Unix socket: peer-uid check, then the [`crate::gate::Gate`] (limit,
+//! one task per connection, graceful stop). On Windows the loop over the named pipe lives in
+//! [`crate::pipe`].
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use flyte_auth_proto::{Response, WireError, frame};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 #[cfg(unix)]
 use {
-    crate::{Ctx, connection::Connection, session::Registry},
-    flyte_auth_proto::ErrorKind,
-    tokio::net::UnixListener,
-    tokio::sync::Semaphore,
+    crate::{Ctx, gate::Gate, session::Registry},
+    flyte_auth_proto::{ErrorKind, WireError},
+    tokio::net::{UnixListener, UnixStream},
     tokio_util::sync::CancellationToken,
-    tokio_util::task::TaskTracker,
 };
 
 /// What the agent listens on: a Unix socket.
@@ -36,8 +33,7 @@ pub async fn serve(
     activity: Activity,
     shutdown: CancellationToken,
 ) {
-    let limit = Arc::new(Semaphore::new(ctx.settings.max_connections));
-    let tracker = TaskTracker::new();
+    let gate = Gate::new(ctx, registry, activity, shutdown.clone());
     let owner = flyte_auth_proto::paths::current_uid();
     loop {
         let stream = tokio::select! {
@@ -55,8 +51,7 @@ pub async fn serve(
                 }
             },
         };
-        let peer = stream.peer_cred();
-        let (uid, pid) = match &peer {
+        let (uid, pid) = match stream.peer_cred() {
             Ok(c) => (c.uid(), c.pid()),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read peer credentials; refusing connection");
@@ -67,55 +62,12 @@ pub async fn serve(
         if uid != owner && uid != 0 {
             tracing::warn!(peer_uid = uid, peer_pid = ?pid, "refused connection from another user");
             let msg = format!("permission denied: uid {uid} may not use the agent of uid {owner}");
-            tracker.spawn(refuse(
-                stream,
-                WireError::new(ErrorKind::PermissionDenied, msg),
-            ));
+            gate.refuse(stream, WireError::new(ErrorKind::PermissionDenied, msg));
             continue;
         }
-        let Ok(permit) = limit.clone().try_acquire_owned() else {
-            tracing::warn!(peer_pid = ?pid, "connection limit reached; refusing connection");
-            let msg = "agent is at its connection limit; try again";
-            tracker.spawn(refuse(stream, WireError::new(ErrorKind::Busy, msg)));
-            continue;
-        };
-        tracing::debug!(peer_pid = ?pid, "client connected");
-        let (reader, writer) = stream.into_split();
-        let conn = Connection::new(
-            reader,
-            writer,
-            ctx.clone(),
-            registry.clone(),
-            shutdown.clone(),
-        );
-        let busy = activity.enter();
-        tracker.spawn(async move {
-            conn.run().await;
-            drop((permit, busy));
-        });
+        gate.admit(stream, &pid, UnixStream::into_split);
     }
-    tracker.close();
-    if tokio::time::timeout(ctx.settings.shutdown_grace, tracker.wait())
-        .await
-        .is_err()
-    {
-        tracing::warn!("connections still busy at shutdown; closing them");
-    }
-}
-
-/// Tells a refused peer why, then closes. Bounded so a peer that never reads cannot hold us.
-pub(crate) async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, err: WireError) {
-    let explain = async {
-        let bytes = frame::encode(&Response::Error(err)).ok()?;
-        stream.write_all(&bytes).await.ok()?;
-        stream.shutdown().await.ok()?;
-        // Linger until the peer closes: closing while its hello is still on the way would
-        // turn our explanation into a bare "connection reset" on its side.
-        let mut sink = [0u8; 512];
-        while stream.read(&mut sink).await.ok()? > 0 {}
-        Some(())
-    };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), explain).await;
+    gate.drain().await;
 }
 
 /// Open client connections and when the last one opened or closed: what the idle watcher
