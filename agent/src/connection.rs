@@ -240,7 +240,13 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
         tokio::pin!(timeout);
         loop {
             tokio::select! {
-                r = &mut reply => return Some(Some(r.unwrap_or_else(|_| Err(gone())))),
+                r = &mut reply => {
+                    // Events queued before the answer still go out first, in order.
+                    while let Ok(event) = events.try_recv() {
+                        self.send(&Response::Event { event }).await.ok()?;
+                    }
+                    return Some(Some(r.unwrap_or_else(|_| Err(gone()))));
+                }
                 Some(event) = events.recv() => {
                     self.send(&Response::Event { event }).await.ok()?;
                 }

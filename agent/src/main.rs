@@ -46,7 +46,12 @@ struct Args {
     /// Where logins survive an agent restart: keyring (the OS keyring; memory only, with a
     /// warning, when none is available), file (0600 files in $XDG_STATE_HOME/flyte-auth/tokens;
     /// an explicit opt-in) or memory.
-    #[arg(long, value_name = "keyring|file|memory", default_value = "keyring")]
+    #[arg(
+        long,
+        env = "FLYTE_AUTH_STORE",
+        value_name = "keyring|file|memory",
+        default_value = "keyring"
+    )]
     store: flyte_auth_agent::store::StoreKind,
     /// Print "READY" on stdout once listening (used by `flyte-auth` when it starts the agent).
     #[arg(long, hide = true)]

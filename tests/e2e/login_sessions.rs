@@ -14,6 +14,15 @@ const DEVICE_PROMPT: &str = "To Authenticate, navigate in a browser to the follo
 /// The node IdP (polls every second) and an env with `auth_type` config (`None`: PKCE, the
 /// default) and no browser.
 fn setup(opts: NodeIdpOptions, auth_type: Option<&str>) -> (NodeIdp, TestEnv) {
+    setup_with(opts, auth_type, &[])
+}
+
+/// [`setup`] with `vars` set before the agent starts.
+fn setup_with(
+    opts: NodeIdpOptions,
+    auth_type: Option<&str>,
+    vars: &[(&str, &str)],
+) -> (NodeIdp, TestEnv) {
     let idp = NodeIdp::start(NodeIdpOptions {
         device_interval: opts.device_interval.or(Some(1)),
         ..opts
@@ -21,6 +30,9 @@ fn setup(opts: NodeIdpOptions, auth_type: Option<&str>) -> (NodeIdp, TestEnv) {
     .expect("node IdP (run `npm ci` in tests/idp)");
     let mut env = TestEnv::new();
     env.set_env("FLYTE_AUTH_BROWSER", "none");
+    for (k, v) in vars {
+        env.set_env(k, v);
+    }
     let extra = auth_type.map_or(String::new(), |t| format!("  authType: {t}\n"));
     write_config(&env, idp.port(), &extra);
     env.start_agent(&[]).expect("agent");
@@ -280,7 +292,13 @@ fn a_revoked_grant_makes_the_session_require_a_login() {
 
 #[test]
 fn a_login_waiting_at_its_prompt_blocks_no_other_session() {
-    let (idp, env) = setup(NodeIdpOptions::default(), Some("DeviceFlow"));
+    // Memory only: `logout --all` below forgets every stored login, and the keyring is shared
+    // with the tests running in parallel.
+    let (idp, env) = setup_with(
+        NodeIdpOptions::default(),
+        Some("DeviceFlow"),
+        &[("FLYTE_AUTH_STORE", "memory")],
+    );
     let mut login = Proc::flyte_auth(&env, &["login"]);
     login.device_code();
 

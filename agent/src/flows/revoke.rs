@@ -1,19 +1,27 @@
 //! Token revocation (RFC 7009) on logout.
 //!
 //! Flyte's discovery (`OAuth2MetadataResponse`) has no revocation endpoint field, so when the
-//! Flyte endpoint does not name one we ask the issuer itself (RFC 8414 / OIDC discovery).
+//! Flyte endpoint does not name one we ask the issuer itself (RFC 8414 / OIDC discovery). The
+//! request is a plain form POST: the oauth2 crate refuses non-HTTPS revocation URLs, which
+//! would leave tokens alive on `insecure` endpoints.
 
 use flyte_auth_proto::{Profile, Secret};
-use oauth2::{ClientId, RefreshToken, RevocationUrl, StandardRevocableToken};
 use serde::Deserialize;
 
-use super::{Effective, OAuthClient};
-use crate::AgentError;
+use super::Effective;
 use crate::discovery::ServerSettings;
+use crate::http::unreachable;
+use crate::{AgentError, Ctx};
 
 #[derive(Debug, Deserialize)]
 struct IssuerMetadata {
     revocation_endpoint: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct OAuthError {
+    error: String,
+    error_description: Option<String>,
 }
 
 /// Revokes `refresh_token` at the IdP. Returns `Ok(false)` when the IdP advertises no
@@ -33,26 +41,34 @@ pub async fn revoke(
     let Some(endpoint) = endpoint else {
         return Ok(false);
     };
-    let url = RevocationUrl::new(endpoint.clone())
-        .map_err(|e| AgentError::Config(format!("invalid revocation endpoint {endpoint}: {e}")))?;
-    let client = OAuthClient::new(ClientId::new(eff.client_id.clone())).set_revocation_url(url);
-    let token =
-        StandardRevocableToken::RefreshToken(RefreshToken::new(refresh_token.expose().to_owned()));
-    let req = client
-        .revoke_token(token)
-        .map_err(|e| AgentError::Config(format!("cannot revoke at {host}: {e}")))?;
-    req.request_async(http).await.map_err(|e| match e {
-        oauth2::RequestTokenError::ServerResponse(r) => AgentError::Rejected {
+    let form = [
+        ("token", refresh_token.expose()),
+        ("token_type_hint", "refresh_token"),
+        ("client_id", eff.client_id.as_str()),
+    ];
+    let resp = http
+        .post(&endpoint)
+        .header("Accept", "application/json")
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| unreachable(host, &e))?;
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(true);
+    }
+    let body = resp.bytes().await.unwrap_or_default();
+    Err(match serde_json::from_slice::<OAuthError>(&body) {
+        Ok(e) => AgentError::Rejected {
             host: host.to_owned(),
-            error: r.error().to_string(),
-            description: r.error_description().cloned(),
+            error: e.error,
+            description: e.error_description,
         },
-        other => AgentError::Unreachable {
+        Err(_) => AgentError::Unreachable {
             host: host.to_owned(),
-            why: other.to_string(),
+            why: format!("revocation answered HTTP {status}"),
         },
-    })?;
-    Ok(true)
+    })
 }
 
 /// The issuer's own revocation endpoint, from its discovery document, if it has one.
@@ -79,4 +95,34 @@ async fn issuer_revocation_endpoint(
         }
     }
     None
+}
+
+/// Revokes `rt` at the IdP if it advertises a revocation endpoint; failures are logged,
+/// never fatal: the login is forgotten either way.
+pub async fn revoke_quietly(
+    ctx: &Ctx,
+    profile: &flyte_auth_proto::Profile,
+    rt: &Secret,
+    eff: Option<Effective>,
+) {
+    let host = profile.host();
+    let result = async {
+        let http = ctx.http.for_profile(profile)?;
+        let settings = ctx.discovery.get(&http, &profile.endpoint, host).await?;
+        let eff = match eff {
+            Some(e) => e,
+            None => Effective::resolve(profile, &settings)?,
+        };
+        revoke(&http, profile, &settings, &eff, rt).await
+    }
+    .await;
+    match result {
+        Ok(true) => tracing::info!(%host, "revoked the refresh token"),
+        Ok(false) => {
+            tracing::info!(%host, "the IdP offers no revocation; the refresh token was forgotten")
+        }
+        Err(e) => {
+            tracing::warn!(%host, error = %e, "could not revoke the refresh token; it was forgotten")
+        }
+    }
 }

@@ -120,10 +120,15 @@ impl Actor {
                     None => break,
                 },
                 Some((generation, result)) = self.done_rx.recv() => {
-                    if self.running.as_ref().is_some_and(|r| r.generation == generation)
-                        && let Some(run) = self.running.take()
-                    {
-                        self.on_flow_done(run.kind, result);
+                    if self.running.as_ref().is_some_and(|r| r.generation == generation) {
+                        // Prompts and warnings the flow sent before it finished reach the
+                        // waiters before its result does.
+                        while let Some(event) = self.running.as_mut().and_then(|r| r.events.try_recv().ok()) {
+                            self.on_event(event);
+                        }
+                        if let Some(run) = self.running.take() {
+                            self.on_flow_done(run.kind, result);
+                        }
                     }
                 }
                 Some(event) = recv_event(&mut self.running) => self.on_event(event),

@@ -22,7 +22,7 @@ use flyte_auth_proto::{
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::Ctx;
-use crate::flows::now_ms;
+use crate::flows::{now_ms, revoke};
 
 /// A token as published to the fast path.
 #[derive(Debug)]
@@ -192,6 +192,30 @@ impl Registry {
             if h.tx.send(Command::Logout { reply }).await.is_ok() && rx.await.unwrap_or(false) {
                 n += 1;
             }
+        }
+        if profile.is_none() {
+            n += self.forget_stored().await;
+        }
+        n
+    }
+
+    /// `logout --all` for logins only in the store (kept from before this agent started):
+    /// each is taken out of the store and its refresh token revoked.
+    async fn forget_stored(&self) -> u32 {
+        let stored = match self.ctx.stores.take_all().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list the stored logins to forget them");
+                return 0;
+            }
+        };
+        let mut n = 0;
+        for s in stored {
+            let mut profile = Profile::new(s.endpoint.clone(), AuthMode::Pkce);
+            profile.insecure = s.endpoint.starts_with("http://");
+            revoke::revoke_quietly(&self.ctx, &profile, &s.refresh_token, Some(s.effective()))
+                .await;
+            n += 1;
         }
         n
     }

@@ -96,6 +96,28 @@ impl Store for FileStore {
         }
     }
 
+    fn take_all(&self) -> Result<Vec<StoredSession>, StoreError> {
+        self.check_dir()?;
+        let failed = |e: std::io::Error| {
+            StoreError::Failed(format!("cannot list {}: {e}", self.dir.display()))
+        };
+        let mut taken = Vec::new();
+        for entry in fs::read_dir(&self.dir).map_err(failed)? {
+            let path = entry.map_err(failed)?.path();
+            if path.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
+            if let Ok(s) = read_capped(&path)
+                .map_err(|_| ())
+                .and_then(|b| StoredSession::decode_any(&b).map_err(|_| ()))
+            {
+                taken.push(s);
+            }
+            fs::remove_file(&path).map_err(failed)?;
+        }
+        Ok(taken)
+    }
+
     fn describe(&self) -> String {
         format!("file {}", self.dir.display())
     }

@@ -255,6 +255,34 @@ impl Store for KeyringStore {
         from_legacy_items(access, refresh).map_err(|e| e.at(&place("access_token/refresh_token")))
     }
 
+    fn take_all(&self) -> Result<Vec<StoredSession>, StoreError> {
+        // Making an entry (re)connects to the keyring if a platform failure dropped it.
+        self.entry(SERVICE, PROBE_USER)?;
+        let store = self
+            .backend
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(store) = store else {
+            return Ok(Vec::new());
+        };
+        let spec = std::collections::HashMap::from([("service", SERVICE)]);
+        let items = Entry::search_in_store(&store, &spec).map_err(|e| self.failed(e))?;
+        let mut taken = Vec::new();
+        for item in items {
+            if let Ok(bytes) = item.get_secret()
+                && let Ok(s) = StoredSession::decode_any(&bytes)
+            {
+                taken.push(s);
+            }
+            match item.delete_credential() {
+                Ok(()) | Err(Error::NoEntry) => {}
+                Err(e) => return Err(self.failed(e)),
+            }
+        }
+        Ok(taken)
+    }
+
     fn describe(&self) -> String {
         self.name.into()
     }

@@ -42,6 +42,10 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn take_all(&self) -> Result<Vec<StoredSession>, StoreError> {
+        Ok(self.map().drain().map(|(_, s)| s).collect())
+    }
+
     fn describe(&self) -> String {
         "memory only".into()
     }

@@ -134,6 +134,9 @@ pub trait Store: Send + Sync + fmt::Debug {
     fn save(&self, key: &SessionKey, session: &StoredSession) -> Result<(), StoreError>;
     /// Removes what is filed under `key`; nothing there is not an error.
     fn delete(&self, key: &SessionKey) -> Result<(), StoreError>;
+    /// Removes every session this store holds and returns the readable ones (unreadable
+    /// ones are removed too), so that `logout --all` can revoke their refresh tokens.
+    fn take_all(&self) -> Result<Vec<StoredSession>, StoreError>;
     /// Tokens flyte-sdk or flytekit stored for `host` (only the keyring has any).
     fn import_python_sdk(&self, host: &str) -> Result<Option<ImportedTokens>, StoreError> {
         let _ = host;

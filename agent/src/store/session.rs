@@ -74,6 +74,18 @@ impl StoredSession {
     /// Parses an item read from a store for `key`. Anything that is not a version-1 session
     /// of this endpoint is [`StoreError::Corrupt`]; the message never quotes the content.
     pub fn decode(bytes: &[u8], key: &SessionKey) -> Result<StoredSession, StoreError> {
+        let s = StoredSession::decode_any(bytes)?;
+        if s.endpoint != key.endpoint {
+            return Err(StoreError::Corrupt(format!(
+                "it belongs to {}, not {}",
+                s.endpoint, key.endpoint
+            )));
+        }
+        Ok(s)
+    }
+
+    /// Parses an item read from a store, whatever session it belongs to (for logout --all).
+    pub fn decode_any(bytes: &[u8]) -> Result<StoredSession, StoreError> {
         if bytes.len() > MAX_ITEM_BYTES {
             return Err(StoreError::Corrupt(format!(
                 "it is {} bytes long, far more than a session needs",
@@ -89,12 +101,6 @@ impl StoredSession {
             )));
         }
         let s: StoredSession = serde_json::from_slice(bytes).map_err(json_problem)?;
-        if s.endpoint != key.endpoint {
-            return Err(StoreError::Corrupt(format!(
-                "it belongs to {}, not {}",
-                s.endpoint, key.endpoint
-            )));
-        }
         if s.refresh_token.expose().is_empty() {
             return Err(StoreError::Corrupt("its refresh token is empty".into()));
         }

@@ -168,6 +168,11 @@ impl Stores {
         self.write(key, None).await
     }
 
+    /// Removes every stored session and returns the readable ones (for `logout --all`).
+    pub async fn take_all(&self) -> Result<Vec<StoredSession>, StoreError> {
+        self.call(|s| s.take_all()).await
+    }
+
     /// Tokens flyte-sdk or flytekit left in the keyring for `host` (`host[:port]`); `None`
     /// if there are none or the store is not the keyring.
     pub async fn import_python_sdk(

@@ -62,6 +62,9 @@ impl Store for Gated {
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.inner.delete(key)
     }
+    fn take_all(&self) -> Result<Vec<StoredSession>, StoreError> {
+        self.inner.take_all()
+    }
     fn describe(&self) -> String {
         "gated".into()
     }
@@ -238,4 +241,50 @@ fn keyring_imports_what_the_python_sdks_wrote() {
     put(&backend, "bad.example.com", "tokens", "{");
     let e = store.import_python_sdk("bad.example.com").unwrap_err();
     assert!(matches!(e, StoreError::Corrupt(_)), "{e:?}");
+}
+
+#[test]
+fn take_all_empties_every_store_and_returns_what_it_could_read() {
+    let other = Profile::new("https://other.example.com", AuthMode::Pkce).session_key();
+    let (backend, keyring) = mock();
+    let tmp = tempfile::tempdir().unwrap();
+    let file = FileStore::open(tmp.path().join("tokens")).unwrap();
+    let memory = MemoryStore::new();
+    for store in [&keyring as &dyn Store, &file, &memory] {
+        store.save(&key(), &sample(&key())).unwrap();
+        store.save(&other, &sample(&other)).unwrap();
+        let mut taken: Vec<String> = store
+            .take_all()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.endpoint)
+            .collect();
+        taken.sort();
+        assert_eq!(
+            taken,
+            vec![key().endpoint, other.endpoint.clone()],
+            "{}",
+            store.describe()
+        );
+        assert_eq!(store.load(&key()).unwrap(), None, "{}", store.describe());
+        assert!(store.take_all().unwrap().is_empty(), "{}", store.describe());
+    }
+    // An unreadable item is removed too, and never returned.
+    put(&backend, SERVICE, "junk/user/default/00000000", "not json");
+    assert!(keyring.take_all().unwrap().is_empty());
+    assert!(keyring.take_all().unwrap().is_empty());
+    // Python SDK items under other services are not ours to remove.
+    put(
+        &backend,
+        "flyte.example.com",
+        "tokens",
+        r#"{"refresh_token":"rt"}"#,
+    );
+    keyring.take_all().unwrap();
+    assert!(
+        keyring
+            .import_python_sdk("flyte.example.com")
+            .unwrap()
+            .is_some()
+    );
 }

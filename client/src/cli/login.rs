@@ -58,14 +58,9 @@ pub fn login(socket: &Path, args: &LoginArgs) -> flyte_auth::Result<()> {
 
 /// Forgets the configured session (or all of them) in the agent.
 pub fn logout(socket: &Path, args: &LogoutArgs) -> flyte_auth::Result<()> {
-    let mut client = match Client::connect(socket) {
-        Ok(c) => c,
-        Err(flyte_auth::Error::AgentUnavailable { .. }) => {
-            eprintln!("Not logged in: no flyte-auth agent is running.");
-            return Ok(());
-        }
-        Err(e) => return Err(e),
-    };
+    // Started if need be: a login kept in the store must be forgotten (and revoked) even
+    // when no agent runs right now.
+    let mut client = Client::connect_or_start(socket)?;
     let n = if args.all {
         client.logout(None)?
     } else {

@@ -3,11 +3,9 @@
 
 use std::future::Future;
 
-use flyte_auth_proto::Secret;
-
 use super::Actor;
 use crate::AgentError;
-use crate::flows::{Effective, Grant, now_ms, revoke};
+use crate::flows::{Grant, now_ms, revoke};
 use crate::session::schedule::{jitter, refresh_delay};
 use crate::store::StoredSession;
 
@@ -105,43 +103,13 @@ impl Actor {
             };
             let had_login = had_token || stored.is_some();
             if let Some((rt, eff)) = stored {
-                revoke_quietly(&ctx, &profile, &rt, eff).await;
+                revoke::revoke_quietly(&ctx, &profile, &rt, eff).await;
             }
             if let Err(e) = ctx.stores.delete(&key).await {
                 tracing::warn!(%host, error = %e, "cannot delete the stored login");
             }
             tracing::info!(%host, "logged out");
             had_login
-        }
-    }
-}
-
-/// Revokes `rt` at the IdP if it advertises a revocation endpoint; failures are logged,
-/// never fatal: the login is forgotten either way.
-async fn revoke_quietly(
-    ctx: &crate::Ctx,
-    profile: &flyte_auth_proto::Profile,
-    rt: &Secret,
-    eff: Option<Effective>,
-) {
-    let host = profile.host();
-    let result = async {
-        let http = ctx.http.for_profile(profile)?;
-        let settings = ctx.discovery.get(&http, &profile.endpoint, host).await?;
-        let eff = match eff {
-            Some(e) => e,
-            None => Effective::resolve(profile, &settings)?,
-        };
-        revoke::revoke(&http, profile, &settings, &eff, rt).await
-    }
-    .await;
-    match result {
-        Ok(true) => tracing::info!(%host, "revoked the refresh token"),
-        Ok(false) => {
-            tracing::info!(%host, "the IdP offers no revocation; the refresh token was forgotten")
-        }
-        Err(e) => {
-            tracing::warn!(%host, error = %e, "could not revoke the refresh token; it was forgotten")
         }
     }
 }
