@@ -91,6 +91,39 @@ pub fn write_config(env: &TestEnv, port: u16, extra: &str) {
     std::fs::write(env.cwd.join("config.yaml"), text).expect("write config.yaml");
 }
 
+/// A node IdP that tells clients to poll every second (its default, no `interval`, would
+/// make every device login wait 5 s per poll) and an env whose config points at it with
+/// `extra` lines under `admin:`, with `vars` set, and an agent started with `agent_args`.
+/// Browsers are never opened (`FLYTE_AUTH_BROWSER=none`).
+pub fn node_env(
+    opts: flyte_auth_e2e::node_idp::NodeIdpOptions,
+    extra: &str,
+    vars: &[(&str, &str)],
+    agent_args: &[&str],
+) -> (flyte_auth_e2e::node_idp::NodeIdp, TestEnv) {
+    use flyte_auth_e2e::node_idp::{NodeIdp, NodeIdpOptions};
+    let idp = NodeIdp::start(NodeIdpOptions {
+        device_interval: opts.device_interval.or(Some(1)),
+        ..opts
+    })
+    .expect("node IdP (run `npm ci` in tests/idp)");
+    let mut env = TestEnv::new();
+    env.set_env("FLYTE_AUTH_BROWSER", "none");
+    for (k, v) in vars {
+        env.set_env(k, v);
+    }
+    write_config(&env, idp.port(), extra);
+    env.start_agent(agent_args).expect("agent");
+    (idp, env)
+}
+
+/// How many device authorizations the node IdP has seen.
+pub fn device_authorizations(idp: &flyte_auth_e2e::node_idp::NodeIdp) -> u64 {
+    idp.stats().expect("IdP stats")["device_authorizations"]
+        .as_u64()
+        .unwrap_or_default()
+}
+
 /// A loopback port that was free a moment ago (the listener is dropped before returning).
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind 127.0.0.1:0");

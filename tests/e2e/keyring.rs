@@ -17,7 +17,9 @@ use flyte_auth_e2e::harness::{TestEnv, stderr, stdout, wait_until};
 use flyte_auth_e2e::node_idp::{NodeIdp, NodeIdpOptions};
 use serde_json::{Value, json};
 
-use crate::common::{Proc, WAIT, claims, first_session, status, token, write_config};
+use crate::common::{
+    Proc, WAIT, claims, device_authorizations, first_session, node_env, status, token,
+};
 
 const REFRESH: &str = "refresh_token";
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -41,26 +43,14 @@ fn require_keyring() {
     );
 }
 
-/// A node IdP polling every second and an env configured for device flow against it, with
-/// `vars` set before the agent starts with `agent_args`.
+/// A node IdP and an env configured for device flow against it, with `vars` set before the
+/// agent starts with `agent_args`.
 fn setup_with(
     opts: NodeIdpOptions,
     vars: &[(&str, &str)],
     agent_args: &[&str],
 ) -> (NodeIdp, TestEnv) {
-    let idp = NodeIdp::start(NodeIdpOptions {
-        device_interval: opts.device_interval.or(Some(1)),
-        ..opts
-    })
-    .expect("node IdP (run `npm ci` in tests/idp)");
-    let mut env = TestEnv::new();
-    env.set_env("FLYTE_AUTH_BROWSER", "none");
-    for (k, v) in vars {
-        env.set_env(k, v);
-    }
-    write_config(&env, idp.port(), "  authType: DeviceFlow\n");
-    env.start_agent(agent_args).expect("agent");
-    (idp, env)
+    node_env(opts, "  authType: DeviceFlow\n", vars, agent_args)
 }
 
 /// [`setup_with`] for the keyring tests: the default store, the test run's keyring.
@@ -83,12 +73,6 @@ fn device_login(idp: &NodeIdp, env: &TestEnv) -> String {
         done.stderr
     );
     done.stderr
-}
-
-fn device_authorizations(idp: &NodeIdp) -> u64 {
-    idp.stats().expect("IdP stats")["device_authorizations"]
-        .as_u64()
-        .unwrap_or_default()
 }
 
 /// `kill -9`s whatever agent serves `env` (no clean shutdown, no last write) and waits until

@@ -7,24 +7,17 @@ use flyte_auth_e2e::fake_idp::{FakeIdp, Fault, USER_CODE};
 use flyte_auth_e2e::harness::{TestEnv, stderr, stdout, wait_until};
 use flyte_auth_e2e::node_idp::{NodeIdp, NodeIdpOptions};
 
-use crate::common::{Proc, WAIT, claims, first_session, free_port, status, token, write_config};
+use crate::common::{
+    Proc, WAIT, claims, device_authorizations, first_session, free_port, node_env, status, token,
+    write_config,
+};
 
 const DEVICE_PROMPT: &str = "To Authenticate, navigate in a browser to the following URL:";
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-/// A node IdP that tells clients to poll every second (its default, no `interval`, would
-/// make every test wait 5 s per poll), and an env configured for device flow against it.
+/// A node IdP and an env configured for device flow against it.
 fn node(opts: NodeIdpOptions) -> (NodeIdp, TestEnv) {
-    let idp = NodeIdp::start(NodeIdpOptions {
-        device_interval: opts.device_interval.or(Some(1)),
-        ..opts
-    })
-    .expect("node IdP (run `npm ci` in tests/idp)");
-    let mut env = TestEnv::new();
-    env.set_env("FLYTE_AUTH_BROWSER", "none");
-    write_config(&env, idp.port(), "  authType: DeviceFlow\n");
-    env.start_agent(&[]).expect("agent");
-    (idp, env)
+    node_env(opts, "  authType: DeviceFlow\n", &[], &[])
 }
 
 /// The fake IdP (for exact control of `interval` and `slow_down`), configured for device
@@ -42,12 +35,6 @@ fn fake(extra: &str) -> (FakeIdp, TestEnv) {
     write_config(&env, port, &format!("  authType: DeviceFlow\n{extra}"));
     env.start_agent(&[]).expect("agent");
     (idp, env)
-}
-
-fn device_authorizations(idp: &NodeIdp) -> u64 {
-    idp.stats().expect("IdP stats")["device_authorizations"]
-        .as_u64()
-        .unwrap_or_default()
 }
 
 #[test]

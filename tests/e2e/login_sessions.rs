@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use flyte_auth_e2e::harness::{TestEnv, stderr, stdout, wait_until};
 use flyte_auth_e2e::node_idp::{NodeIdp, NodeIdpOptions};
 
-use crate::common::{Proc, WAIT, api_key, claims, first_session, now, status, token, write_config};
+use crate::common::{
+    Proc, WAIT, api_key, claims, device_authorizations, first_session, node_env, now, status, token,
+};
 
 const DEVICE_PROMPT: &str = "To Authenticate, navigate in a browser to the following URL:";
 
@@ -23,26 +25,8 @@ fn setup_with(
     auth_type: Option<&str>,
     vars: &[(&str, &str)],
 ) -> (NodeIdp, TestEnv) {
-    let idp = NodeIdp::start(NodeIdpOptions {
-        device_interval: opts.device_interval.or(Some(1)),
-        ..opts
-    })
-    .expect("node IdP (run `npm ci` in tests/idp)");
-    let mut env = TestEnv::new();
-    env.set_env("FLYTE_AUTH_BROWSER", "none");
-    for (k, v) in vars {
-        env.set_env(k, v);
-    }
     let extra = auth_type.map_or(String::new(), |t| format!("  authType: {t}\n"));
-    write_config(&env, idp.port(), &extra);
-    env.start_agent(&[]).expect("agent");
-    (idp, env)
-}
-
-fn device_authorizations(idp: &NodeIdp) -> u64 {
-    idp.stats().expect("IdP stats")["device_authorizations"]
-        .as_u64()
-        .unwrap_or_default()
+    node_env(opts, &extra, vars, &[])
 }
 
 /// Logs `env` in through the device flow, approving the code as alice.
