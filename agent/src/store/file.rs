@@ -26,7 +26,28 @@ impl FileStore {
     pub fn open(dir: PathBuf) -> Result<FileStore, StoreError> {
         let store = FileStore { dir };
         store.check_dir()?;
+        store.remove_stale_temp_files();
         Ok(store)
+    }
+
+    /// Removes temp files a crash left in the middle of a write (they hold secrets). Only one
+    /// agent opens this directory at a time, so none of them is still being written.
+    fn remove_stale_temp_files(&self) {
+        let Ok(entries) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        for path in entries.flatten().map(|e| e.path()) {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.starts_with('.')
+                && name.ends_with(".tmp")
+                && let Err(e) = fs::remove_file(&path)
+            {
+                tracing::warn!(path = %path.display(), error = %e, "cannot remove a stale temp file");
+            }
+        }
     }
 
     /// The directory.
@@ -275,5 +296,19 @@ mod tests {
         let e = FileStore::open(dir).unwrap_err();
         assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
         assert!(e.to_string().contains("chmod 700"), "{e}");
+    }
+
+    #[test]
+    fn opening_removes_temp_files_a_crash_left_behind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("tokens");
+        FileStore::open(dir.clone()).unwrap();
+        let stale = dir.join(".x.json.123-0.tmp");
+        fs::write(&stale, b"half a secret").unwrap();
+        let keep = dir.join("x.json");
+        fs::write(&keep, b"{}").unwrap();
+        FileStore::open(dir.clone()).unwrap();
+        assert!(!stale.exists(), "stale temp file must be removed");
+        assert!(keep.exists(), "session files are not touched");
     }
 }
