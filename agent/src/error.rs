@@ -46,9 +46,6 @@ pub enum AgentError {
         /// OAuth2 `error_description`, if any.
         description: Option<String>,
     },
-    /// The agent is shutting down or at capacity.
-    #[error("{0}")]
-    Busy(String),
     /// The token store (keyring or file) failed; see `store::StoreError`.
     #[error("token store: {0}")]
     Store(String),
@@ -69,13 +66,7 @@ impl AgentError {
             AgentError::LoginRequired { .. } | AgentError::Login(_) => ErrorKind::LoginRequired,
             AgentError::Unreachable { .. } => ErrorKind::IdpUnreachable,
             AgentError::Rejected { .. } => ErrorKind::IdpRejected,
-            AgentError::Busy(_) => ErrorKind::Busy,
         };
         WireError::new(kind, self.to_string())
-    }
-
-    /// Whether retrying later may succeed without anyone changing anything.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, AgentError::Unreachable { .. } | AgentError::Busy(_))
     }
 }

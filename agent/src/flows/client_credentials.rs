@@ -4,7 +4,7 @@
 //! them. The oauth2 crate does the encoding and the response parsing.
 
 use flyte_auth_proto::Profile;
-use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenUrl};
+use oauth2::{AuthType, ClientId, ClientSecret};
 
 use super::{Effective, Grant, OAuthClient, classify, grant_from};
 use crate::AgentError;
@@ -22,19 +22,14 @@ pub async fn fetch(
             eff.client_id
         ))
     })?;
-    let token_url = TokenUrl::new(eff.token_endpoint.clone()).map_err(|e| {
-        AgentError::Config(format!(
-            "invalid token endpoint {}: {e}",
-            eff.token_endpoint
-        ))
-    })?;
+    let token_url = eff.token_url()?;
     let client = OAuthClient::new(ClientId::new(eff.client_id.clone()))
         .set_client_secret(ClientSecret::new(secret.expose().to_owned()))
         .set_auth_type(AuthType::BasicAuth)
         .set_token_uri(token_url);
     let mut req = client
         .exchange_client_credentials()
-        .add_scopes(eff.scopes.iter().map(|s| Scope::new(s.clone())));
+        .add_scopes(eff.oauth_scopes());
     if let Some(aud) = &eff.audience {
         req = req.add_extra_param("audience", aud.clone());
     }

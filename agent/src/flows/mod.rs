@@ -88,6 +88,21 @@ pub struct Effective {
 }
 
 impl Effective {
+    /// The token endpoint as the oauth2 crate wants it.
+    pub fn token_url(&self) -> Result<oauth2::TokenUrl, AgentError> {
+        oauth2::TokenUrl::new(self.token_endpoint.clone()).map_err(|e| {
+            AgentError::Config(format!(
+                "invalid token endpoint {}: {e}",
+                self.token_endpoint
+            ))
+        })
+    }
+
+    /// The scopes to request, as the oauth2 crate wants them.
+    pub fn oauth_scopes(&self) -> impl Iterator<Item = oauth2::Scope> + '_ {
+        self.scopes.iter().map(|s| oauth2::Scope::new(s.clone()))
+    }
+
     /// Applies Flyte's precedence rules (reference §1): for client credentials the configured
     /// client id and token URL win; for PKCE and device flow the server's public client id is
     /// always used. Config scopes and audience win over the server's.

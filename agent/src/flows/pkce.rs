@@ -7,10 +7,7 @@
 use std::time::Duration;
 
 use flyte_auth_proto::{BrowserEnv, Event, Profile};
-use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope,
-    TokenUrl,
-};
+use oauth2::{AuthUrl, AuthorizationCode, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::{Effective, Grant, OAuthClient, browser, classify, grant_from, loopback};
@@ -52,16 +49,14 @@ pub async fn login(
     };
     let client = OAuthClient::new(ClientId::new(eff.client_id.clone()))
         .set_auth_uri(AuthUrl::new(auth_endpoint).map_err(|e| bad("authorization endpoint", &e))?)
-        .set_token_uri(
-            TokenUrl::new(eff.token_endpoint.clone()).map_err(|e| bad("token endpoint", &e))?,
-        )
+        .set_token_uri(eff.token_url()?)
         .set_redirect_uri(RedirectUrl::new(redirect.clone()).map_err(|e| bad("redirect URI", &e))?);
 
     let listener = loopback::bind(&redirect, host).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut req = client
         .authorize_url(CsrfToken::new_random)
-        .add_scopes(eff.scopes.iter().map(|s| Scope::new(s.clone())))
+        .add_scopes(eff.oauth_scopes())
         .set_pkce_challenge(challenge);
     if let Some(aud) = &eff.audience {
         req = req.add_extra_param("audience", aud.clone());

@@ -2,7 +2,7 @@
 //! device-flow credentials; IdPs ignore or accept them for PKCE ones too.
 
 use flyte_auth_proto::{Profile, Secret};
-use oauth2::{ClientId, RefreshToken, Scope, TokenUrl};
+use oauth2::{ClientId, RefreshToken};
 
 use super::{Effective, Grant, OAuthClient, classify, grant_from};
 use crate::AgentError;
@@ -15,17 +15,12 @@ pub async fn refresh(
     refresh_token: &Secret,
 ) -> Result<Grant, AgentError> {
     let host = profile.host();
-    let token_url = TokenUrl::new(eff.token_endpoint.clone()).map_err(|e| {
-        AgentError::Config(format!(
-            "invalid token endpoint {}: {e}",
-            eff.token_endpoint
-        ))
-    })?;
+    let token_url = eff.token_url()?;
     let client = OAuthClient::new(ClientId::new(eff.client_id.clone())).set_token_uri(token_url);
     let rt = RefreshToken::new(refresh_token.expose().to_owned());
     let mut req = client
         .exchange_refresh_token(&rt)
-        .add_scopes(eff.scopes.iter().map(|s| Scope::new(s.clone())));
+        .add_scopes(eff.oauth_scopes());
     if let Some(aud) = &eff.audience {
         req = req.add_extra_param("audience", aud.clone());
     }

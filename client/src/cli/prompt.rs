@@ -105,6 +105,13 @@ fn render(event: &Event, tty: bool) -> (String, String) {
 
 /// A QR code of `url` in Unicode half blocks, if it fits the terminal.
 fn qr_that_fits(url: &str) -> Option<String> {
+    let (cols, rows) = terminal_size::terminal_size_of(std::io::stderr())
+        .map(|(w, h)| (w.0 as usize, h.0 as usize))?;
+    qr_within(url, cols, rows)
+}
+
+/// A QR code of `url` if it fits `cols` x `rows` with room left for the prompt around it.
+fn qr_within(url: &str, cols: usize, rows: usize) -> Option<String> {
     let code = QrCode::new(url.as_bytes()).ok()?;
     let art = code
         .render::<Dense1x2>()
@@ -114,8 +121,6 @@ fn qr_that_fits(url: &str) -> Option<String> {
         .build();
     let width = art.lines().map(|l| l.chars().count()).max().unwrap_or(0);
     let height = art.lines().count();
-    let (cols, rows) = terminal_size::terminal_size_of(std::io::stderr())
-        .map(|(w, h)| (w.0 as usize, h.0 as usize))?;
     (width <= cols && height + 6 <= rows).then(|| format!("{art}\n"))
 }
 
@@ -193,5 +198,19 @@ mod tests {
             text,
             "Please open the following link in your browser to authenticate: https://idp/auth?x\n"
         );
+    }
+
+    #[test]
+    fn qr_code_only_when_it_fits_the_terminal() {
+        let url = "https://idp.example.com/activate?user_code=ABCD-EFGH";
+        let art = qr_within(url, 200, 100).expect("fits a large terminal");
+        assert!(
+            art.contains('█') || art.contains('▀') || art.contains('▄'),
+            "{art}"
+        );
+        let width = art.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(width > 20 && width <= 200);
+        assert_eq!(qr_within(url, width - 1, 100), None, "too narrow");
+        assert_eq!(qr_within(url, 200, 10), None, "too short");
     }
 }
