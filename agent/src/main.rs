@@ -60,6 +60,7 @@ struct Args {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    let ready_stdout = args.ready_stdout;
     init_tracing();
     match real_main(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -69,6 +70,9 @@ fn main() -> std::process::ExitCode {
                 .is_some_and(|e| matches!(e, AgentError::AlreadyRunning(_)));
             tracing::error!("{e:#}");
             eprintln!("flyte-auth-agent: {e:#}");
+            if ready_stdout && !already {
+                print_refusal(&e);
+            }
             // A distinct code lets a starter tell "someone else won the race" from a failure.
             std::process::ExitCode::from(if already { 3 } else { 1 })
         }
@@ -178,6 +182,14 @@ fn print_ready() {
     let mut out = std::io::stdout().lock();
     // The starter may already have given up; that is not our failure.
     let _ = writeln!(out, "READY {}", std::process::id()).and_then(|()| out.flush());
+}
+
+/// Tells the client that started us why we will not run, in place of the "READY" line: it
+/// shows the user this line rather than only the path of our log.
+fn print_refusal(e: &anyhow::Error) {
+    let line = format!("{e:#}").replace(['\n', '\r'], " ");
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "ERROR {line}").and_then(|()| out.flush());
 }
 
 /// The inherited listener, else one bound at `socket` (or the default path). A socket the

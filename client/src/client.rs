@@ -8,16 +8,22 @@ use flyte_auth_proto::{
     TokenResponse,
 };
 
-use crate::transport::{Connection, DEFAULT_READ_TIMEOUT, unexpected};
-use crate::{Result, spawn};
+use crate::transport::{ConnectError, Connection, DEFAULT_READ_TIMEOUT, unexpected};
+use crate::{Result, retry, spawn};
 
 /// How long to wait for an answer that may need a human (the agent bounds logins itself).
 const LOGIN_READ_TIMEOUT: Duration = Duration::from_secs(31 * 60);
+
+/// How long to wait for an answer the agent has at hand (status).
+const QUICK_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A connection to the user's agent.
 #[derive(Debug)]
 pub struct Client {
     conn: Connection,
+    socket: PathBuf,
+    /// Whether a lost agent may be replaced by starting one ([`Client::connect_or_start`]).
+    may_start: bool,
 }
 
 /// Result of a login.
@@ -36,20 +42,18 @@ impl Client {
     pub fn connect_or_start(socket: &Path) -> Result<Client> {
         Ok(Client {
             conn: spawn::connect_or_start(socket)?,
+            socket: socket.to_owned(),
+            may_start: true,
         })
     }
 
     /// Connects to a running agent; never starts one.
     pub fn connect(socket: &Path) -> Result<Client> {
-        Connection::open(socket)
-            .map(|conn| Client { conn })
-            .map_err(|e| match e {
-                crate::transport::ConnectError::Protocol(e) => e,
-                crate::transport::ConnectError::Connect(e) => crate::Error::AgentUnavailable {
-                    path: socket.to_owned(),
-                    why: e.to_string(),
-                },
-            })
+        Ok(Client {
+            conn: open(socket)?,
+            socket: socket.to_owned(),
+            may_start: false,
+        })
     }
 
     /// The agent's process id.
@@ -78,8 +82,7 @@ impl Client {
         } else {
             DEFAULT_READ_TIMEOUT
         };
-        self.conn.set_read_timeout(Some(wait))?;
-        match self.conn.call(&req, on_event)? {
+        match self.request(&req, wait, on_event)? {
             Response::Token(t) => Ok(t),
             other => Err(unexpected(other)),
         }
@@ -101,8 +104,7 @@ impl Client {
             import,
             browser_env: browser_env(),
         };
-        self.conn.set_read_timeout(Some(LOGIN_READ_TIMEOUT))?;
-        match self.conn.call(&req, on_event)? {
+        match self.request(&req, LOGIN_READ_TIMEOUT, on_event)? {
             Response::LoggedIn {
                 endpoint,
                 subject,
@@ -123,8 +125,7 @@ impl Client {
             profile: profile.map(|p| Box::new(p.clone())),
             all: profile.is_none(),
         };
-        self.conn.set_read_timeout(Some(DEFAULT_READ_TIMEOUT))?;
-        match self.conn.call(&req, &mut |_| {})? {
+        match self.request(&req, DEFAULT_READ_TIMEOUT, &mut |_| {})? {
             Response::LoggedOut { sessions } => Ok(sessions),
             other => Err(unexpected(other)),
         }
@@ -132,9 +133,41 @@ impl Client {
 
     /// Every session's state.
     pub fn status(&mut self) -> Result<StatusReport> {
-        match self.conn.call(&Request::Status, &mut |_| {})? {
+        match self.request(&Request::Status, QUICK_READ_TIMEOUT, &mut |_| {})? {
             Response::Status(s) => Ok(s),
             other => Err(unexpected(other)),
+        }
+    }
+
+    /// Sends `req` and returns its final answer. When the agent goes away before answering
+    /// (killed, crashed, stopping) or turns out busy, the request is sent once more on a new
+    /// connection: to a new agent if this client may start one. Every request retried here
+    /// is idempotent (a token, status, logout); a login is retried only when no prompt had
+    /// been shown yet, so the user never sees a second link or code replace the first without
+    /// being told (the first one died with its agent): the error says to run it again.
+    fn request(
+        &mut self,
+        req: &Request,
+        wait: Duration,
+        on_event: &mut dyn FnMut(&Event),
+    ) -> Result<Response> {
+        self.conn.set_read_timeout(Some(wait))?;
+        let mut shown = false;
+        let first = self.conn.call(req, &mut |e| {
+            shown = true;
+            on_event(e)
+        });
+        match first {
+            Err(e) if !shown && (retry::is_gone(&e) || retry::is_busy(&e)) => {
+                self.conn = if self.may_start {
+                    spawn::connect_or_start(&self.socket)?
+                } else {
+                    open(&self.socket)?
+                };
+                self.conn.set_read_timeout(Some(wait))?;
+                self.conn.call(req, on_event)
+            }
+            other => other,
         }
     }
 
@@ -145,6 +178,17 @@ impl Client {
             other => Err(unexpected(other)),
         }
     }
+}
+
+/// Connects to a running agent at `socket`, without starting one.
+fn open(socket: &Path) -> Result<Connection> {
+    Connection::open(socket).map_err(|e| match e {
+        ConnectError::Failed(e) => e,
+        ConnectError::Connect(e) => crate::Error::AgentUnavailable {
+            path: socket.to_owned(),
+            why: e.to_string(),
+        },
+    })
 }
 
 /// This process's display variables, so the agent opens a browser where we would have.

@@ -60,6 +60,23 @@ pub enum Error {
         /// Why.
         why: String,
     },
+    /// The socket's directory, or the process listening on it, is not this user's: nothing
+    /// was sent to it, and no agent is started there.
+    #[error("refusing to use {}: {why}", path.display())]
+    Untrusted {
+        /// The directory or socket.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        why: String,
+    },
+    /// The agent closed the connection or died (reset, broken pipe) before its final answer.
+    #[error("the flyte-auth agent at {} went away before answering: {why}", path.display())]
+    AgentGone {
+        /// The socket path.
+        path: PathBuf,
+        /// What the connection said.
+        why: String,
+    },
     /// Framing or decoding failed.
     #[error(transparent)]
     Proto(#[from] ProtoError),
@@ -85,7 +102,8 @@ impl Error {
             | Error::ReadFile { .. }
             | Error::WriteFile { .. }
             | Error::Exists { .. } => ErrorKind::Config,
-            Error::AgentUnavailable { .. } => ErrorKind::Busy,
+            Error::AgentUnavailable { .. } | Error::AgentGone { .. } => ErrorKind::Busy,
+            Error::Untrusted { .. } => ErrorKind::PermissionDenied,
             Error::Proto(_) | Error::Unexpected(_) | Error::Service(_) => ErrorKind::Internal,
         }
     }

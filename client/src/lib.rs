@@ -6,9 +6,12 @@
 pub mod client;
 pub mod config;
 pub mod error;
+mod hygiene;
+mod retry;
 pub mod service;
 pub mod spawn;
 pub mod transport;
+pub mod trust;
 
 pub use client::{Client, LoggedIn, default_socket};
 pub use error::{Error, Result};

@@ -5,7 +5,7 @@
 //! starting agents at once end with one agent: the loser's agent exits with code 3 ("already
 //! running", decided by the agent's lock file), and its client connects to the winner.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 #[cfg(unix)]
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -13,8 +13,9 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use crate::hygiene;
 use crate::transport::{ConnectError, Connection};
-use crate::{Error, Result};
+use crate::{Error, Result, retry};
 
 /// Name of the agent executable.
 pub const AGENT_BIN: &str = "flyte-auth-agent";
@@ -22,14 +23,27 @@ pub const AGENT_BIN: &str = "flyte-auth-agent";
 /// Exit code with which the agent reports that another agent already serves the socket.
 const EXIT_ALREADY_RUNNING: i32 = 3;
 
+/// Longest readiness (or error) line read from a started agent.
+const READY_LINE_MAX: u64 = 4096;
+
 /// How long to wait for a started agent to become ready.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connects to the agent at `socket`, starting one if nobody answers there.
+/// Connects to the agent at `socket`, starting one if nobody answers there. An agent that
+/// goes away during the hello (killed, crashed, stopping) is tried once more the same way,
+/// which starts a new one if it is gone for good. Nothing is started where
+/// [`crate::trust`] refuses the socket's directory.
 pub fn connect_or_start(socket: &Path) -> Result<Connection> {
+    match connect_or_start_once(socket) {
+        Err(e) if retry::is_gone(&e) => connect_or_start_once(socket),
+        other => other,
+    }
+}
+
+fn connect_or_start_once(socket: &Path) -> Result<Connection> {
     match Connection::open(socket) {
         Ok(c) => return Ok(c),
-        Err(ConnectError::Protocol(e)) => return Err(e),
+        Err(ConnectError::Failed(e)) => return Err(e),
         Err(ConnectError::Connect(e)) if !nobody_there(&e) => {
             return Err(Error::AgentUnavailable {
                 path: socket.to_owned(),
@@ -40,7 +54,7 @@ pub fn connect_or_start(socket: &Path) -> Result<Connection> {
     }
     start_agent(socket)?;
     Connection::open(socket).map_err(|e| match e {
-        ConnectError::Protocol(e) => e,
+        ConnectError::Failed(e) => e,
         ConnectError::Connect(e) => Error::AgentUnavailable {
             path: socket.to_owned(),
             why: format!("started an agent, but cannot connect to it: {e}"),
@@ -77,6 +91,9 @@ fn start_agent(socket: &Path) -> Result<()> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log.file);
+    // Only what the agent needs, from a directory it never keeps busy: not this client's
+    // API key, secrets or working directory (see `hygiene`).
+    hygiene::clean(&mut command);
     detach(&mut command);
     let mut child = command
         .spawn()
@@ -84,11 +101,12 @@ fn start_agent(socket: &Path) -> Result<()> {
     let Some(stdout) = child.stdout.take() else {
         return Err(unavailable("agent stdout was not captured".into()));
     };
-    // Read the readiness line on a thread so that we can bound the wait.
+    // Read the readiness line on a thread so that we can bound the wait; the line itself is
+    // bounded too, since it may be all an agent that refuses to start says.
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = BufReader::new(stdout.take(READY_LINE_MAX)).read_line(&mut line);
         let _ = tx.send(line);
     });
     let deadline = Instant::now() + START_TIMEOUT;
@@ -96,16 +114,27 @@ fn start_agent(socket: &Path) -> Result<()> {
     if line.starts_with("READY") {
         return Ok(());
     }
-    // No readiness line: either the agent lost the race to another one (exit 3), or it failed.
+    // No readiness line: either the agent lost the race to another one (exit 3), or it failed
+    // (and then its error line, if it wrote one, says why).
+    let refusal = line
+        .strip_prefix("ERROR ")
+        .map(|why| printable(why.trim_end()))
+        .filter(|why| !why.is_empty());
     let status = wait_exit(&mut child, deadline);
     match status.and_then(|s| s.code()) {
         Some(EXIT_ALREADY_RUNNING) => wait_connectable(socket, deadline).ok_or_else(|| {
             unavailable("another agent is starting but did not become ready".into())
         }),
-        Some(code) => Err(unavailable(format!(
-            "the agent exited with code {code}; see {}",
-            log.path.display()
-        ))),
+        Some(code) => Err(unavailable(match refusal {
+            Some(why) => format!(
+                "the agent it started refused to run: {why} (exit code {code}; log: {})",
+                log.path.display()
+            ),
+            None => format!(
+                "the agent exited with code {code}; see {}",
+                log.path.display()
+            ),
+        })),
         None => {
             let _ = child.kill();
             Err(unavailable(format!(
@@ -115,6 +144,11 @@ fn start_agent(socket: &Path) -> Result<()> {
             )))
         }
     }
+}
+
+/// `text` without control characters (an error line is shown on the user's terminal).
+fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
 }
 
 /// Its own process group: Ctrl-C in the terminal that started it must not stop it.

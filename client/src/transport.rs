@@ -9,7 +9,7 @@ use std::time::Duration;
 use flyte_auth_proto::frame::{read_message, write_message};
 use flyte_auth_proto::{Event, PROTOCOL_VERSION, Request, Response};
 
-use crate::{Error, Result};
+use crate::{Error, Result, retry, trust};
 #[cfg(windows)]
 use interprocess::local_socket::Stream;
 
@@ -28,17 +28,36 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connects to the agent at `path` and exchanges hellos. The raw `io::Error` of the
-    /// connect is returned separately so callers can tell "nobody there" from other failures.
+    /// Connects to the agent at `path` and exchanges hellos, after checking that the path's
+    /// directory and the listening process are this user's ([`crate::trust`]). An agent at
+    /// its connection limit is retried with jittered backoff for up to
+    /// [`retry::BUSY_BUDGET`]. The raw `io::Error` of the connect is returned separately so
+    /// callers can tell "nobody there" from other failures.
     pub fn open(path: &Path) -> std::result::Result<Connection, ConnectError> {
+        let mut backoff = retry::Backoff::new(retry::BUSY_BUDGET);
+        loop {
+            match Connection::open_once(path) {
+                Err(ConnectError::Failed(e)) if retry::is_busy(&e) && backoff.wait() => {}
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> std::result::Result<Connection, ConnectError> {
+        if !trust::check_socket_dir(path).map_err(ConnectError::Failed)? {
+            // No directory, so no socket: what connecting would say, without trying.
+            return Err(ConnectError::Connect(std::io::ErrorKind::NotFound.into()));
+        }
         let stream = connect(path).map_err(ConnectError::Connect)?;
+        #[cfg(unix)]
+        trust::check_peer(&stream, path).map_err(ConnectError::Failed)?;
         let mut conn = Connection {
             stream,
             path: path.to_owned(),
             agent_pid: 0,
             agent_version: String::new(),
         };
-        conn.hello().map_err(ConnectError::Protocol)?;
+        conn.hello().map_err(ConnectError::Failed)?;
         Ok(conn)
     }
 
@@ -69,7 +88,8 @@ impl Connection {
     }
 
     /// Sends `req` and returns its final response, passing any events before it to
-    /// `on_event`. An `Error` response becomes `Err(Error::Agent)`.
+    /// `on_event`. An `Error` response becomes `Err(Error::Agent)`; an agent that goes away
+    /// before its final answer, `Err(Error::AgentGone)`.
     pub fn call(&mut self, req: &Request, on_event: &mut dyn FnMut(&Event)) -> Result<Response> {
         if let Err(e) = write_message(&mut self.stream, req) {
             // The agent may have refused us and closed before reading our request; its
@@ -77,7 +97,7 @@ impl Connection {
             if let Ok(Some(Response::Error(why))) = read_message::<_, Response>(&mut self.stream) {
                 return Err(Error::Agent(why));
             }
-            return Err(e.into());
+            return Err(self.gone_or(e));
         }
         loop {
             let resp: Option<Response> = read_message(&mut self.stream).map_err(|e| match e {
@@ -87,19 +107,31 @@ impl Connection {
                         why: "the agent did not answer in time".into(),
                     }
                 }
-                other => Error::Proto(other),
+                other => self.gone_or(other),
             })?;
             match resp {
                 None => {
-                    return Err(Error::AgentUnavailable {
+                    return Err(Error::AgentGone {
                         path: self.path.clone(),
-                        why: "the agent closed the connection".into(),
+                        why: "it closed the connection".into(),
                     });
                 }
                 Some(Response::Event { event }) => on_event(&event),
                 Some(Response::Error(e)) => return Err(Error::Agent(e)),
                 Some(other) => return Ok(other),
             }
+        }
+    }
+
+    /// `Error::AgentGone` for a framing error that means the agent went away, else the error.
+    fn gone_or(&self, e: flyte_auth_proto::ProtoError) -> Error {
+        if retry::proto_means_gone(&e) {
+            Error::AgentGone {
+                path: self.path.clone(),
+                why: e.to_string(),
+            }
+        } else {
+            Error::Proto(e)
         }
     }
 
@@ -147,8 +179,9 @@ fn set_read_timeout(_: &Stream, _: Option<Duration>) -> std::io::Result<()> {
 pub enum ConnectError {
     /// The socket could not be connected to.
     Connect(std::io::Error),
-    /// Connected, but the hello failed.
-    Protocol(Error),
+    /// Anything else: the path or the listening process is not this user's, or the hello
+    /// failed (after retrying "busy").
+    Failed(Error),
 }
 
 /// Describes a response the caller did not expect.
