@@ -15,6 +15,10 @@ use crate::Error;
 /// How long a client keeps retrying "busy" before it gives up with the agent's message.
 pub const BUSY_BUDGET: Duration = Duration::from_secs(10);
 
+/// How many times a hello lost to a vanishing agent is tried again before the caller hears
+/// of it (and may start a new agent).
+pub const GONE_TRIES: u32 = 3;
+
 /// Jittered exponential backoff within a deadline: waits of about 10, 20, 40 … ms, at most
 /// [`Backoff::MAX_STEP`], each drawn uniformly from its upper half so that a burst of clients
 /// refused at the same instant does not come back at the same instant.

@@ -30,9 +30,9 @@ const READY_LINE_MAX: u64 = 4096;
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connects to the agent at `socket`, starting one if nobody answers there. An agent that
-/// goes away during the hello (killed, crashed, stopping) is tried once more the same way,
-/// which starts a new one if it is gone for good. Nothing is started where
-/// [`crate::trust`] refuses the socket's directory.
+/// goes away during the hello (killed, crashed, stopping) is tried again
+/// ([`Connection::open`]), and replaced by a new one once it is gone for good. Nothing is
+/// started where [`crate::trust`] refuses the socket's directory.
 pub fn connect_or_start(socket: &Path) -> Result<Connection> {
     match connect_or_start_once(socket) {
         Err(e) if retry::is_gone(&e) => connect_or_start_once(socket),

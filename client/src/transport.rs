@@ -31,13 +31,22 @@ impl Connection {
     /// Connects to the agent at `path` and exchanges hellos, after checking that the path's
     /// directory and the listening process are this user's ([`crate::trust`]). An agent at
     /// its connection limit is retried with jittered backoff for up to
-    /// [`retry::BUSY_BUDGET`]. The raw `io::Error` of the connect is returned separately so
+    /// [`retry::BUSY_BUDGET`], one that goes away during the hello a few times. The raw `io::Error` of the connect is returned separately so
     /// callers can tell "nobody there" from other failures.
     pub fn open(path: &Path) -> std::result::Result<Connection, ConnectError> {
         let mut backoff = retry::Backoff::new(retry::BUSY_BUDGET);
+        let mut gone = 0;
         loop {
             match Connection::open_once(path) {
                 Err(ConnectError::Failed(e)) if retry::is_busy(&e) && backoff.wait() => {}
+                // Only a hello was lost. A killed agent's socket can still take connections
+                // for a moment while the process is torn down; once it is gone, connecting
+                // is refused and the caller may start a new one.
+                Err(ConnectError::Failed(e))
+                    if retry::is_gone(&e) && gone < retry::GONE_TRIES && backoff.wait() =>
+                {
+                    gone += 1;
+                }
                 other => return other,
             }
         }

@@ -1,6 +1,9 @@
 //! End-to-end tests: the real `flyte-auth` and `flyte-auth-agent` binaries, each test in its
 //! own HOME, runtime dir and socket, against the real node IdP and a fault-injecting fake one.
 
+mod agent_death;
+mod auto_start;
+mod burst;
 mod common;
 mod config_cli;
 mod faults;
@@ -13,3 +16,4 @@ mod real_idp;
 mod sdk;
 mod service;
 mod socket;
+mod squatter;

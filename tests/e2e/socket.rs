@@ -125,6 +125,7 @@ fn another_user_is_refused_by_peer_uid() {
         .env("HOME", "/nonexistent")
         .output()
         .expect("setpriv");
+    // Our client, run as `nobody`, already refuses on its side: the directory is not its own.
     assert_eq!(
         out.status.code(),
         Some(7),
@@ -132,16 +133,31 @@ fn another_user_is_refused_by_peer_uid() {
         stdout(&out),
         stderr(&out)
     );
+    assert!(stderr(&out).contains("refusing to use"), "{}", stderr(&out));
+    // The agent's check must hold for a client that does not check: a raw connection.
+    if !crate::squatter::can_act_as_another_user() {
+        return;
+    }
+    let raw = "import socket, struct, sys\n\
+               s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)\n\
+               n = struct.unpack('>I', s.recv(4))[0]; print(s.recv(n).decode())\n";
+    let out = crate::squatter::python_as_nobody(raw, &[&env.socket])
+        .output()
+        .expect("raw client as nobody");
     assert!(
-        stderr(&out).contains("permission denied"),
-        "{}",
+        stdout(&out).contains("permission denied"),
+        "stdout {} stderr {}",
+        stdout(&out),
         stderr(&out)
     );
     assert!(
         env.agent_log_text()
             .contains("refused connection from another user")
     );
-    // The owner is still served.
+    // The owner is still served (once the directory is private again: the owner's client
+    // refuses a loosened one too).
+    let dir = env.socket.parent().expect("dir");
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
     assert!(status(&env)["pid"].is_number());
 }
 
