@@ -2,14 +2,13 @@
 //! (reset, broken pipe, end of stream) asks once more through connect-or-start, which starts
 //! a new agent; no request fails.
 
-use std::os::unix::net::UnixStream;
 use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use flyte_auth_e2e::fake_idp::{FakeIdp, Fault};
-use flyte_auth_e2e::harness::{TestEnv, stderr, wait_until};
+use flyte_auth_e2e::harness::{TestEnv, bin, stderr, wait_until};
 
 use crate::common::use_api_key;
 
@@ -75,12 +74,28 @@ fn fifty_clients_right_after_a_kill_9_all_succeed() {
     let env = auto_start_env(&idp);
     crate::common::token(&env, &[]);
     let pid = agent_pid(&env).expect("agent pid");
+    // The clients are lined up first and let go the moment the signal is sent, so that
+    // they meet the agent while it dies: connections reset, then refused, then a race to
+    // start the next one.
+    let line = env.dir.path().join("start.lock");
+    let gate = std::fs::File::create(&line).expect("lock file");
+    gate.lock().expect("hold the start line");
+    let children: Vec<Child> = (0..50)
+        .map(|_| {
+            env.command_for(std::path::Path::new("flock"))
+                .arg("-s")
+                .arg(&line)
+                .arg(bin("flyte-auth"))
+                .arg("token")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn flock flyte-auth")
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
     kill_9(pid);
-    // Dead once its socket refuses connections (the file stays behind).
-    assert!(wait_until(Duration::from_secs(10), || {
-        UnixStream::connect(&env.socket).is_err()
-    }));
-    let children: Vec<Child> = (0..50).map(|_| spawn_token(&env)).collect();
+    gate.unlock().expect("open the start line");
     let failed: Vec<String> = children
         .into_iter()
         .map(|c| c.wait_with_output().expect("wait"))

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::time::Instant;
 
 use flyte_auth_e2e::fake_idp::FakeIdp;
-use flyte_auth_e2e::harness::TestEnv;
+use flyte_auth_e2e::harness::{TestEnv, bin};
 
 use crate::common::{token, use_api_key};
 
@@ -14,7 +14,7 @@ use crate::common::{token, use_api_key};
 const BURST: usize = 1_000;
 
 /// Connection slots of the agent: far fewer than the burst, so that many are refused.
-const SLOTS: &str = "16";
+const SLOTS: &str = "32";
 
 #[test]
 fn a_thousand_simultaneous_token_processes_all_succeed() {
@@ -28,19 +28,32 @@ fn a_thousand_simultaneous_token_processes_all_succeed() {
     // Each child writes to its own files: a thousand pipes would exhaust our descriptors.
     let out_dir = env.dir.path().join("burst");
     std::fs::create_dir_all(&out_dir).expect("mkdir");
-    let started = Instant::now();
+    // The start line: every child waits (`flock -s`) for a shared lock on a file we hold
+    // exclusively, so that all of them ask at the same moment once we let go, rather than
+    // trickling in as fast as we can spawn them.
+    let gate_path = env.dir.path().join("start.lock");
+    let gate = std::fs::File::create(&gate_path).expect("lock file");
+    gate.lock().expect("hold the start line");
     let children: Vec<_> = (0..BURST)
         .map(|i| {
             let out = std::fs::File::create(out_dir.join(format!("{i}.out"))).expect("out");
             let err = std::fs::File::create(out_dir.join(format!("{i}.err"))).expect("err");
-            env.command("flyte-auth")
+            let mut c = env.command_for(std::path::Path::new("flock"));
+            c.arg("-s")
+                .arg(&gate_path)
+                .arg(bin("flyte-auth"))
                 .arg("token")
                 .stdout(Stdio::from(out))
                 .stderr(Stdio::from(err))
                 .spawn()
-                .expect("spawn flyte-auth")
+                .expect("spawn flock flyte-auth")
         })
         .collect();
+    // Not a timing assertion: a moment for the last ones to reach the line makes the burst
+    // sharper; a late child simply runs at once.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let started = Instant::now();
+    gate.unlock().expect("open the start line");
     let mut failures = Vec::new();
     for (i, mut c) in children.into_iter().enumerate() {
         let status = c.wait().expect("wait");
