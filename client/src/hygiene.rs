@@ -98,8 +98,10 @@ pub fn clean(command: &mut Command) {
     #[cfg(unix)]
     command.current_dir("/");
     #[cfg(windows)]
-    if let Some(profile) = std::env::var_os("USERPROFILE") {
-        command.current_dir(profile);
+    {
+        if let Some(profile) = std::env::var_os("USERPROFILE") {
+            command.current_dir(profile);
+        }
     }
 }
 

@@ -85,7 +85,14 @@ fn peer_uid(stream: &std::os::unix::net::UnixStream) -> std::io::Result<u32> {
 }
 
 /// The peer's effective uid (`getpeereid`, as BSD and macOS provide).
-#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+))]
 #[allow(unsafe_code)]
 fn peer_uid(stream: &std::os::unix::net::UnixStream) -> std::io::Result<u32> {
     use std::os::fd::AsRawFd;
@@ -97,6 +104,27 @@ fn peer_uid(stream: &std::os::unix::net::UnixStream) -> std::io::Result<u32> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(uid)
+}
+
+/// Elsewhere there is no peer check here: refuse rather than trust an unknown listener.
+#[cfg(all(
+    unix,
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd",
+        target_os = "dragonfly"
+    ))
+))]
+fn peer_uid(_: &std::os::unix::net::UnixStream) -> std::io::Result<u32> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "this client cannot read a socket peer's uid on this platform",
+    ))
 }
 
 #[cfg(all(test, unix))]
