@@ -142,9 +142,9 @@ impl Client {
     /// Sends `req` and returns its final answer. When the agent goes away before answering
     /// (killed, crashed, stopping) or turns out busy, the request is sent once more on a new
     /// connection: to a new agent if this client may start one. Every request retried here
-    /// is idempotent (a token, status, logout); a login is retried only when no prompt had
-    /// been shown yet, so the user never sees a second link or code replace the first without
-    /// being told (the first one died with its agent): the error says to run it again.
+    /// is idempotent (a token, status, logout); a login (or a token request that started
+    /// one) is retried only when no prompt had been shown yet, so that the user never sees a
+    /// second link or code replace the first unannounced: the error says to run it again.
     fn request(
         &mut self,
         req: &Request,
@@ -158,6 +158,12 @@ impl Client {
             on_event(e)
         });
         match first {
+            // A prompt was shown: its login died with the agent, and a silent retry would put
+            // a new link or code in place of the one the user may be typing in right now.
+            Err(crate::Error::AgentGone { path, why }) if shown => Err(crate::Error::AgentGone {
+                path,
+                why: format!("{why}; the login it was running is lost: run the command again"),
+            }),
             Err(e) if !shown && (retry::is_gone(&e) || retry::is_busy(&e)) => {
                 self.conn = if self.may_start {
                     spawn::connect_or_start(&self.socket)?
@@ -203,3 +209,7 @@ fn browser_env() -> BrowserEnv {
 pub fn default_socket() -> Result<PathBuf> {
     Ok(flyte_auth_proto::paths::socket_path()?)
 }
+
+#[cfg(all(test, unix))]
+#[path = "client_tests.rs"]
+mod tests;
