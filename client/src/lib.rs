@@ -12,6 +12,8 @@ pub mod service;
 pub mod spawn;
 pub mod transport;
 pub mod trust;
+#[cfg(windows)]
+mod trust_windows;
 
 pub use client::{Client, LoggedIn, default_socket};
 pub use error::{Error, Result};

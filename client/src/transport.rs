@@ -60,6 +60,8 @@ impl Connection {
         let stream = connect(path).map_err(ConnectError::Connect)?;
         #[cfg(unix)]
         trust::check_peer(&stream, path).map_err(ConnectError::Failed)?;
+        #[cfg(windows)]
+        crate::trust_windows::check_pipe_server(&stream, path).map_err(ConnectError::Failed)?;
         let mut conn = Connection {
             stream,
             path: path.to_owned(),

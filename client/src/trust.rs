@@ -5,7 +5,8 @@
 //! Either check alone has a gap: a private directory can still hold a socket another user's
 //! process listens on (moved or linked there), and the peer check alone would let a squatter
 //! in a shared directory learn that, and when, we connect. Windows has neither a socket
-//! directory nor a peer uid here: the pipe's owner is not checked yet (see the README).
+//! directory nor a peer uid: there the pipe server's user SID is checked instead
+//! (`trust_windows`).
 
 use std::path::{Path, PathBuf};
 
