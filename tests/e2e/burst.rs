@@ -14,7 +14,7 @@ use crate::common::{token, use_api_key};
 const BURST: usize = 1_000;
 
 /// Connection slots of the agent: far fewer than the burst, so that many are refused.
-const SLOTS: &str = "32";
+const SLOTS: &str = "64";
 
 #[test]
 fn a_thousand_simultaneous_token_processes_all_succeed() {
