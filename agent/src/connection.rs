@@ -1,11 +1,15 @@
 //! One client connection: `Hello` first, then any number of requests, each answered with
 //! exactly one final response, preceded by events (login prompts) while it waits.
 //!
-//! A reader task turns the socket into a stream of requests, so that while a request waits
-//! for a login the connection still notices the client leaving (and the session can cancel a
-//! login nobody waits for).
+//! A reader task turns the socket into a stream of requests, at most one ahead of the
+//! connection (see [`read`]), so that while a request waits for a login the connection still
+//! notices the client leaving (and the session can cancel a login nobody waits for), and a
+//! client that pipelines frames meanwhile is held back instead of queued.
+//!
+//! Every way a connection ends -- deadline, eviction, write timeout, shutdown, the client
+//! leaving -- drops the whole `Connection`: both halves of the stream and the reader task,
+//! so no descriptor outlives it.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,12 +19,15 @@ use flyte_auth_proto::frame;
 use flyte_auth_proto::{
     AuthMode, ErrorKind, PROTOCOL_VERSION, ProtoError, Request, Response, StatusReport, WireError,
 };
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use self::read::{ReadError, read_loop};
+use self::read::{Inbox, ReadError};
+pub use self::read::{PeerReader, Unwatched};
 use crate::Ctx;
+use crate::audit::{self, Peer, Subject};
+use crate::gate::Slot;
 use crate::session::{Registry, Reply, Ticket};
 
 /// Longest any request may wait, logins included (their own timeouts are shorter).
@@ -31,100 +38,131 @@ const LOGIN_CAP: Duration = Duration::from_secs(30 * 60);
 #[derive(Debug)]
 pub struct Connection<W> {
     writer: W,
-    requests: mpsc::Receiver<Result<Request, ReadError>>,
-    /// Requests that arrived while another one was waiting.
-    pending: VecDeque<Result<Request, ReadError>>,
+    inbox: Inbox,
+    slot: Slot,
+    peer: Peer,
     ctx: Arc<Ctx>,
     registry: Arc<Registry>,
     shutdown: CancellationToken,
 }
 
 impl<W: AsyncWrite + Unpin> Connection<W> {
-    /// Wraps the two halves of an accepted, already authorised stream and starts reading from
-    /// `reader`.
-    pub fn new<R: AsyncRead + Unpin + Send + 'static>(
+    /// Wraps the two halves of an accepted, already authorised stream holding `slot`, and
+    /// starts reading from `reader`.
+    pub fn new<R: PeerReader>(
         reader: R,
         writer: W,
+        slot: Slot,
+        peer: Peer,
         ctx: Arc<Ctx>,
         registry: Arc<Registry>,
         shutdown: CancellationToken,
     ) -> Self {
-        let (tx, requests) = mpsc::channel(4);
-        tokio::spawn(read_loop(reader, tx));
         Connection {
             writer,
-            requests,
-            pending: VecDeque::new(),
+            inbox: Inbox::new(reader),
+            slot,
+            peer,
             ctx,
             registry,
             shutdown,
         }
     }
 
-    /// Serves the connection until the client leaves, idles out, errs, or the agent stops.
+    /// Serves the connection until the client leaves, idles out, errs, makes room for a
+    /// newer one, or the agent stops.
     pub async fn run(mut self) {
-        let (handshake, idle) = (
-            self.ctx.settings.handshake_timeout,
-            self.ctx.settings.idle_connection,
-        );
-        match self.next_request(handshake).await {
-            Some(Request::Hello { version, client }) if version == PROTOCOL_VERSION => {
-                tracing::debug!(%client, "hello");
-                let pid = std::process::id();
-                let agent_version = env!("CARGO_PKG_VERSION").to_owned();
-                if self
-                    .send(&Response::Hello {
-                        version,
-                        agent_version,
-                        pid,
-                    })
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            Some(Request::Hello { version, .. }) => {
-                let msg = format!(
-                    "protocol version mismatch: client speaks {version}, agent speaks \
-                     {PROTOCOL_VERSION}; restart the agent (`flyte-auth agent stop`) or \
-                     upgrade flyte-auth so both match"
-                );
-                let _ = self.send_error(ErrorKind::VersionMismatch, msg).await;
-                return;
-            }
-            Some(_) => {
-                let _ = self
-                    .send_error(ErrorKind::BadRequest, "expected hello first")
-                    .await;
-                return;
-            }
-            None => return,
+        // Absolute: frames that are not a hello (garbage, say) do not buy more time.
+        let hello_by = Instant::now() + self.ctx.settings.handshake_timeout;
+        if !self.hello(hello_by).await {
+            return;
         }
-        while let Some(req) = self.next_request(idle).await {
-            let Some(response) = self.handle(req).await else {
+        self.slot.idle();
+        loop {
+            let idle_by = Instant::now() + self.ctx.settings.idle_connection;
+            let Some(req) = self.next_request(idle_by).await else {
                 return;
             };
-            if self.send(&response).await.is_err() || self.shutdown.is_cancelled() {
+            let audit = self.ctx.settings.audit.clone();
+            let subject = audit.enabled().then(|| Subject::of(&req));
+            let response = self.handle(req).await;
+            let sent = match &response {
+                Some(r) => self.send(r).await.is_ok(),
+                None => false,
+            };
+            if let Some(subject) = subject {
+                let outcome = match &response {
+                    None => "client_gone".to_owned(),
+                    Some(_) if !sent => "not_delivered".to_owned(),
+                    Some(r) => audit::outcome(r),
+                };
+                audit.record(&self.peer, subject, outcome);
+            }
+            if !sent || self.shutdown.is_cancelled() {
                 return;
             }
+            self.slot.idle();
         }
     }
 
-    /// The next request, answering bad ones. `None` means: close the connection.
-    async fn next_request(&mut self, wait: Duration) -> Option<Request> {
+    /// Waits for the client's hello (until `by`) and answers it; `false`: close.
+    async fn hello(&mut self, by: Instant) -> bool {
+        let refusal = match self.next_request(by).await {
+            Some(Request::Hello { version, client }) if version == PROTOCOL_VERSION => {
+                tracing::debug!(%client, "hello");
+                let hello = Response::Hello {
+                    version,
+                    agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+                    pid: std::process::id(),
+                };
+                return self.send(&hello).await.is_ok();
+            }
+            Some(Request::Hello { version, .. }) => WireError::new(
+                ErrorKind::VersionMismatch,
+                format!(
+                    "protocol version mismatch: client speaks {version}, agent speaks \
+                     {PROTOCOL_VERSION}; restart the agent (`flyte-auth agent stop`) or \
+                     upgrade flyte-auth so both match"
+                ),
+            ),
+            Some(_) => WireError::new(ErrorKind::BadRequest, "expected hello first"),
+            None => return false,
+        };
+        self.ctx.settings.audit.record(
+            &self.peer,
+            Subject::named("hello"),
+            audit::kind_name(refusal.kind),
+        );
+        let _ = self.send(&Response::Error(refusal)).await;
+        false
+    }
+
+    /// The next request (marking the slot busy), answering bad frames meanwhile. `None`
+    /// means: close the connection (deadline `by` passed, client gone, evicted, stopping).
+    async fn next_request(&mut self, by: Instant) -> Option<Request> {
         loop {
-            let item = match self.pending.pop_front() {
-                Some(item) => item,
-                None => tokio::select! {
-                    r = tokio::time::timeout(wait, self.requests.recv()) => r.ok()??,
-                    _ = self.shutdown.cancelled() => return None,
-                },
+            let item = tokio::select! {
+                item = self.inbox.next() => item?,
+                _ = tokio::time::sleep_until(by) => {
+                    tracing::debug!("connection deadline passed; closing");
+                    return None;
+                }
+                _ = self.slot.evicted() => {
+                    tracing::debug!("closing an idle connection to make room for a new one");
+                    return None;
+                }
+                _ = self.shutdown.cancelled() => return None,
             };
             match item {
-                Ok(req) => return Some(req),
+                Ok(req) => {
+                    self.slot.busy();
+                    return Some(req);
+                }
+                // Answered at once, and no reason to count the connection as busy or
+                // recently used: it keeps its place in line for eviction and its deadline.
                 Err(ReadError::Recoverable(e)) => {
                     tracing::debug!(error = %e, "bad request");
+                    self.audit_invalid();
                     self.send_error(ErrorKind::BadRequest, format!("bad request: {e}"))
                         .await
                         .ok()?;
@@ -132,6 +170,7 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
                 Err(ReadError::Fatal(e)) => {
                     tracing::debug!(error = %e, "closing connection");
                     if !matches!(e, ProtoError::Truncated | ProtoError::Io(_)) {
+                        self.audit_invalid();
                         let _ = self
                             .send_error(ErrorKind::BadRequest, format!("bad request: {e}"))
                             .await;
@@ -140,6 +179,12 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
                 }
             }
         }
+    }
+
+    fn audit_invalid(&self) {
+        let kind = audit::kind_name(ErrorKind::BadRequest);
+        let audit = &self.ctx.settings.audit;
+        audit.record(&self.peer, Subject::named("invalid"), kind);
     }
 
     /// Answers one request; `None` when the client went away while it waited.
@@ -212,6 +257,12 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
                 pid: std::process::id(),
                 uptime_secs: self.ctx.started.elapsed().as_secs(),
                 sessions: registry.status().await,
+                audit_log: self
+                    .ctx
+                    .settings
+                    .audit
+                    .path()
+                    .map(|p| p.display().to_string()),
             }),
             Request::Shutdown => {
                 tracing::info!("shutdown requested by a client");
@@ -250,21 +301,30 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
                 Some(event) = events.recv() => {
                     self.send(&Response::Event { event }).await.ok()?;
                 }
-                msg = self.requests.recv() => match msg {
-                    // The client hung up: dropping `reply` tells the session.
-                    None => return None,
-                    Some(item) => self.pending.push_back(item),
-                },
+                // The client hung up: dropping `reply` tells the session.
+                () = self.inbox.gone() => return None,
                 _ = &mut timeout => return Some(None),
                 _ = self.shutdown.cancelled() => return None,
+                // Slots are taken only from idle connections; should that have raced with
+                // this request's arrival, close all the same: the slot is no longer ours.
+                _ = self.slot.evicted() => return None,
             }
         }
     }
 
+    /// Writes one response, within the write timeout: a peer that stops reading cannot hold
+    /// its slot (its writes would block once the socket buffers are full).
     async fn send(&mut self, resp: &Response) -> Result<(), ()> {
         let bytes = frame::encode(resp)
             .map_err(|e| tracing::error!(error = %e, "cannot encode response"))?;
-        self.writer.write_all(&bytes).await.map_err(|_| ())
+        let limit = self.ctx.settings.write_timeout;
+        match tokio::time::timeout(limit, self.writer.write_all(&bytes)).await {
+            Ok(r) => r.map_err(|_| ()),
+            Err(_) => {
+                tracing::debug!("client does not read its answers; closing the connection");
+                Err(())
+            }
+        }
     }
 
     async fn send_error(&mut self, kind: ErrorKind, msg: impl Into<String>) -> Result<(), ()> {

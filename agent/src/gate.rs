@@ -1,9 +1,14 @@
 //! What both accept loops (Unix socket, Windows named pipe) share once a peer is let in:
-//! the connection limit, one tracked task per connection, refusals that say why, and a
-//! bounded wait for connections in flight at shutdown.
+//! the connection slots (at the limit an idle connection makes room; while none can, new
+//! connections wait in the kernel's queue for a moment, and are told "busy" only when every
+//! slot keeps a request in flight), one tracked task per connection, refusals that say why
+//! (themselves bounded), and a bounded wait for connections in flight at shutdown.
 
-use std::fmt::Debug;
+mod slots;
+mod throttle;
+
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use flyte_auth_proto::{ErrorKind, Response, WireError, frame};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -11,20 +16,36 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use self::slots::{Admission, Room, Slot, Slots};
+pub use self::throttle::Throttle;
 use crate::Ctx;
-use crate::connection::Connection;
+use crate::audit::{Peer, Subject, kind_name};
+use crate::connection::{Connection, PeerReader};
 use crate::server::Activity;
 use crate::session::Registry;
+
+/// Refused peers being told why at once; past that a refused connection is just closed, so
+/// that refusals cannot hold descriptors of their own.
+const MAX_REFUSING: usize = 32;
+/// Longest a refusal may take to explain itself.
+const REFUSAL_TIME: Duration = Duration::from_secs(1);
+/// A connection silent for this long after connecting may be closed to make room.
+const HELLO_GRACE: Duration = Duration::from_millis(500);
+/// How long new connections wait (unaccepted) for a slot before they are told "busy".
+const BUSY_AFTER: Duration = Duration::from_secs(1);
 
 /// Admits connections into the agent.
 #[derive(Debug)]
 pub struct Gate {
-    limit: Arc<Semaphore>,
+    slots: Arc<Slots>,
+    refusing: Arc<Semaphore>,
     tracker: TaskTracker,
     ctx: Arc<Ctx>,
     registry: Arc<Registry>,
     activity: Activity,
     shutdown: CancellationToken,
+    log_full: Throttle,
+    log_room: Throttle,
 }
 
 impl Gate {
@@ -35,36 +56,91 @@ impl Gate {
         activity: Activity,
         shutdown: CancellationToken,
     ) -> Gate {
-        let limit = Arc::new(Semaphore::new(ctx.settings.max_connections));
         Gate {
-            limit,
+            slots: Slots::new(
+                ctx.settings.max_connections,
+                HELLO_GRACE.min(ctx.settings.handshake_timeout),
+            ),
+            refusing: Arc::new(Semaphore::new(MAX_REFUSING)),
             tracker: TaskTracker::new(),
             ctx,
             registry,
             activity,
             shutdown,
+            log_full: Throttle::new(Duration::from_secs(1)),
+            log_room: Throttle::new(Duration::from_secs(1)),
         }
     }
 
-    /// Serves an authorised peer's `stream` (split into halves by `split`) on its own task,
-    /// or tells it the agent is at its connection limit.
-    pub fn admit<S, R, W>(&self, stream: S, pid: &dyn Debug, split: impl FnOnce(S) -> (R, W))
+    /// Returns once a new connection could have a slot, or once none could for
+    /// [`BUSY_AFTER`] (counted in `full_since`, kept by the accept loop across calls: while
+    /// the agent stays full, later connections are answered "busy" without waiting again).
+    /// Until then the accept loop accepts nothing: a burst waits in the kernel's queue
+    /// instead of being refused.
+    pub async fn wait_for_room(&self, full_since: &mut Option<Instant>) {
+        loop {
+            let wake = match self.slots.room() {
+                Room::Now => {
+                    *full_since = None;
+                    return;
+                }
+                Room::At(t) => Some(t),
+                Room::None => None,
+            };
+            let give_up = *full_since.get_or_insert_with(Instant::now) + BUSY_AFTER;
+            if Instant::now() >= give_up {
+                return;
+            }
+            let until = wake.map_or(give_up, |w| w.min(give_up));
+            tokio::select! {
+                () = self.slots.changed() => {}
+                () = tokio::time::sleep_until(until.into()) => {}
+            }
+        }
+    }
+
+    /// Serves an authorised `peer`'s `stream` (split into halves by `split`) on its own task,
+    /// making room if the agent is at its limit, or tells it the agent is busy.
+    pub fn admit<S, R, W>(&self, stream: S, peer: Peer, split: impl FnOnce(S) -> (R, W))
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-        R: AsyncRead + Unpin + Send + 'static,
+        R: PeerReader,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let Ok(permit) = self.limit.clone().try_acquire_owned() else {
-            tracing::warn!(peer_pid = ?pid, "connection limit reached; refusing connection");
-            let msg = "agent is at its connection limit; try again";
-            self.refuse(stream, WireError::new(ErrorKind::Busy, msg));
-            return;
+        let slot = match self.slots.admit() {
+            Admission::Free(slot) => slot,
+            Admission::MadeRoom(slot) => {
+                if let Some(held) = self.log_room.allow() {
+                    tracing::info!(
+                        max = self.ctx.settings.max_connections,
+                        also_since_last = held,
+                        "connection limit reached; closing the longest-idle connection to make room"
+                    );
+                }
+                slot
+            }
+            Admission::Full => {
+                if let Some(held) = self.log_full.allow() {
+                    tracing::warn!(
+                        peer_pid = ?peer.pid,
+                        also_since_last = held,
+                        "connection limit reached and every connection has a request in flight; \
+                         refusing connection"
+                    );
+                }
+                let msg = "agent is at its connection limit (every connection has a request in \
+                           flight); try again";
+                self.refuse(stream, &peer, WireError::new(ErrorKind::Busy, msg));
+                return;
+            }
         };
-        tracing::debug!(peer_pid = ?pid, "client connected");
+        tracing::debug!(peer_pid = ?peer.pid, "client connected");
         let (reader, writer) = split(stream);
         let conn = Connection::new(
             reader,
             writer,
+            slot,
+            peer,
             self.ctx.clone(),
             self.registry.clone(),
             self.shutdown.clone(),
@@ -72,17 +148,30 @@ impl Gate {
         let busy = self.activity.enter();
         self.tracker.spawn(async move {
             conn.run().await;
-            drop((permit, busy));
+            drop(busy);
         });
     }
 
-    /// Tells a peer why it is refused, on a tracked task.
+    /// Tells a refused `peer` why, on a tracked task (or, when many are being refused at
+    /// once, just closes its connection), and records the refusal in the audit log.
     pub fn refuse<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
         &self,
         stream: S,
+        peer: &Peer,
         err: WireError,
     ) {
-        self.tracker.spawn(refuse(stream, err));
+        self.ctx
+            .settings
+            .audit
+            .record(peer, Subject::named("connect"), kind_name(err.kind));
+        let Ok(permit) = self.refusing.clone().try_acquire_owned() else {
+            tracing::debug!("too many refusals in progress; closing without an explanation");
+            return;
+        };
+        self.tracker.spawn(async move {
+            refuse(stream, err).await;
+            drop(permit);
+        });
     }
 
     /// Waits (bounded by the shutdown grace) for the connections in flight to finish.
@@ -109,5 +198,5 @@ async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, err: WireError
         while stream.read(&mut sink).await.ok()? > 0 {}
         Some(())
     };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), explain).await;
+    let _ = tokio::time::timeout(REFUSAL_TIME, explain).await;
 }

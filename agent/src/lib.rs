@@ -7,6 +7,7 @@
 
 #[cfg(unix)]
 pub mod activation;
+pub mod audit;
 pub mod connection;
 pub mod discovery;
 pub mod error;
@@ -37,8 +38,10 @@ pub struct Settings {
     pub max_connections: usize,
     /// A connection with no request for this long is closed.
     pub idle_connection: Duration,
-    /// A client must say hello within this long.
+    /// A client must say hello within this long of connecting.
     pub handshake_timeout: Duration,
+    /// Longest one response may take to write: a client that stops reading is dropped.
+    pub write_timeout: Duration,
     /// Longest a non-interactive request may take.
     pub request_timeout: Duration,
     /// Timeout of each HTTP call to an endpoint or IdP.
@@ -52,6 +55,8 @@ pub struct Settings {
     pub store: store::StoreKind,
     /// Timeout of each keyring or file-store call.
     pub store_timeout: Duration,
+    /// The audit log (`--audit-log`); off by default.
+    pub audit: audit::Audit,
 }
 
 impl Default for Settings {
@@ -61,12 +66,14 @@ impl Default for Settings {
             max_connections: 256,
             idle_connection: Duration::from_secs(300),
             handshake_timeout: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(60),
             http_timeout: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(5),
             exit_when_idle: None,
             store: store::StoreKind::Keyring,
             store_timeout: store::DEFAULT_TIMEOUT,
+            audit: audit::Audit::disabled(),
         }
     }
 }

@@ -53,6 +53,11 @@ struct Args {
         default_value = "keyring"
     )]
     store: flyte_auth_agent::store::StoreKind,
+    /// Write an audit log: one JSON line per request (who asked, for which session, with what
+    /// outcome; never a token) in $XDG_STATE_HOME/flyte-auth/audit.jsonl, rotated at 1 MiB.
+    #[arg(long, env = "FLYTE_AUTH_AUDIT", value_parser = clap::builder::BoolishValueParser::new(),
+          action = clap::ArgAction::SetTrue)]
+    audit_log: bool,
     /// Print "READY" on stdout once listening (used by `flyte-auth` when it starts the agent).
     #[arg(long, hide = true)]
     ready_stdout: bool,
@@ -100,6 +105,11 @@ fn real_main(args: Args) -> anyhow::Result<()> {
         exit_when_idle: (activated && args.exit_when_idle > 0)
             .then(|| Duration::from_secs(args.exit_when_idle)),
         store: args.store.clone(),
+        audit: if args.audit_log {
+            flyte_auth_agent::audit::Audit::open(flyte_auth_agent::audit::Audit::default_path()?)?
+        } else {
+            flyte_auth_agent::audit::Audit::disabled()
+        },
         ..Settings::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

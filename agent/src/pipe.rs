@@ -96,6 +96,9 @@ pub async fn serve(
     activity: Activity,
     shutdown: CancellationToken,
 ) {
+    let gate_audit = ctx.settings.audit.clone();
+    // No waiting for room before accepting, unlike on Unix: a pipe has no kernel queue, so
+    // a client we do not accept gets "all pipe instances are busy" rather than waiting.
     let gate = Gate::new(ctx, registry, activity, shutdown.clone());
     loop {
         let stream = tokio::select! {
@@ -113,12 +116,17 @@ pub async fn serve(
         };
         // For the log only: the process id is not an identity check (pids are reused).
         let pid = stream.peer_creds().ok().and_then(|c| c.pid());
+        let pid = pid.and_then(|p| i32::try_from(p).ok());
+        let peer = crate::audit::Peer::new(None, pid, &gate_audit);
         // Deprecated upstream only because `&Stream` could be shared instead; the halves are
-        // what `Connection` takes on Unix too. Unlike a socket's, a pipe's write half sends no
-        // EOF when dropped: the pipe closes once the reader task also ends (the client writes
-        // or hangs up, or the agent exits).
+        // what `Connection` takes on Unix too. A pipe cannot be watched for a hang-up without
+        // reading: a client that pipelines requests and then leaves is noticed at the next
+        // read. The pipe closes once the connection ends (it drops both halves).
         #[allow(deprecated)]
-        gate.admit(stream, &pid, |s| s.split());
+        gate.admit(stream, peer, |s| {
+            let (r, w) = s.split();
+            (crate::connection::Unwatched(r), w)
+        });
     }
     gate.drain().await;
 }

@@ -8,8 +8,14 @@ use std::time::Instant;
 
 #[cfg(unix)]
 use {
-    crate::{Ctx, gate::Gate, session::Registry},
+    crate::{
+        Ctx,
+        audit::Peer,
+        gate::{Gate, Throttle},
+        session::Registry,
+    },
     flyte_auth_proto::{ErrorKind, WireError},
+    std::time::Duration,
     tokio::net::{UnixListener, UnixStream},
     tokio_util::sync::CancellationToken,
 };
@@ -33,9 +39,17 @@ pub async fn serve(
     activity: Activity,
     shutdown: CancellationToken,
 ) {
+    let audit = ctx.settings.audit.clone();
     let gate = Gate::new(ctx, registry, activity, shutdown.clone());
     let owner = flyte_auth_proto::paths::current_uid();
+    let log_accept = Throttle::new(Duration::from_secs(5));
+    let mut full_since = None;
     loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            () = gate.wait_for_room(&mut full_since) => {}
+        }
         let stream = tokio::select! {
             // Shutdown first: once the agent decided to stop (signal, idle exit), it must not
             // accept a connection it will then close unanswered.
@@ -44,9 +58,7 @@ pub async fn serve(
             r = listener.accept() => match r {
                 Ok((s, _)) => s,
                 Err(e) => {
-                    // EMFILE and friends: log and keep serving the connections we have.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    accept_failed(&e, &log_accept).await;
                     continue;
                 }
             },
@@ -58,16 +70,42 @@ pub async fn serve(
                 continue;
             }
         };
+        let peer = Peer::new(Some(uid), pid, &audit);
         // Like ssh-agent: the owner, and root (who could read our memory anyway).
         if uid != owner && uid != 0 {
             tracing::warn!(peer_uid = uid, peer_pid = ?pid, "refused connection from another user");
             let msg = format!("permission denied: uid {uid} may not use the agent of uid {owner}");
-            gate.refuse(stream, WireError::new(ErrorKind::PermissionDenied, msg));
+            gate.refuse(
+                stream,
+                &peer,
+                WireError::new(ErrorKind::PermissionDenied, msg),
+            );
             continue;
         }
-        gate.admit(stream, &pid, UnixStream::into_split);
+        gate.admit(stream, peer, UnixStream::into_split);
     }
     gate.drain().await;
+}
+
+/// After a failed accept: out of descriptors (EMFILE, ENFILE) or memory, pause briefly so
+/// that connections can finish and free some, instead of spinning on a listener that stays
+/// readable; anything else (a peer that gave up while queued) is retried at once. Logged at
+/// most once per throttle interval.
+#[cfg(unix)]
+async fn accept_failed(e: &std::io::Error, log: &Throttle) {
+    use rustix::io::Errno;
+    let exhausted = matches!(
+        Errno::from_io_error(e),
+        Some(Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM)
+    );
+    if !exhausted {
+        tracing::debug!(error = %e, "accept failed");
+        return;
+    }
+    if let Some(held) = log.allow() {
+        tracing::warn!(error = %e, also_since_last = held, "accept failed; pausing");
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
 /// Open client connections and when the last one opened or closed: what the idle watcher

@@ -243,6 +243,9 @@ pub struct StatusReport {
     pub uptime_secs: u64,
     /// One entry per session.
     pub sessions: Vec<SessionStatus>,
+    /// Where the agent writes its audit log; `None` when it is off (and from older agents).
+    #[serde(default)]
+    pub audit_log: Option<String>,
 }
 
 /// What `status` shows about one session. Never contains a token.

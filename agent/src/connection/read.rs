@@ -1,10 +1,20 @@
 //! The reading side of a connection: framed requests off the socket, checked for size
-//! before anything is allocated.
+//! before anything is allocated, with backpressure.
+//!
+//! The reader task runs at most one request ahead of the connection: it reads the next frame
+//! only once the previous one was taken, so while a request waits (on a login, say) a client
+//! that pipelines frames finds its writes blocking instead of the agent's memory growing.
+//! While it holds a frame it cannot hand over it reads nothing, but still watches for the
+//! peer hanging up, so that a login nobody waits for is cancelled.
+
+use std::future::Future;
 
 use flyte_auth_proto::frame::{self, PREFIX_LEN};
 use flyte_auth_proto::{ProtoError, Request};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 use zeroize::Zeroizing;
 
 /// Why reading a request failed.
@@ -16,22 +26,121 @@ pub(super) enum ReadError {
     Fatal(ProtoError),
 }
 
+/// What the reader hands the connection.
+pub(super) type Item = Result<Request, ReadError>;
+
+/// The read half of a client stream.
+pub trait PeerReader: AsyncRead + Unpin + Send + 'static {
+    /// Resolves once the peer has hung up, without consuming anything it sent. Only called
+    /// while the reader holds back (the connection is busy and a frame is waiting); streams
+    /// that cannot tell keep the default, and notice the hang-up at their next read.
+    fn hung_up(&self) -> impl Future<Output = ()> + Send + '_ {
+        std::future::pending()
+    }
+}
+
+#[cfg(unix)]
+impl PeerReader for tokio::net::unix::OwnedReadHalf {
+    async fn hung_up(&self) {
+        use tokio::io::Interest;
+        loop {
+            match self.ready(Interest::READABLE).await {
+                // epoll's RDHUP/HUP: the peer closed, whatever it left unread.
+                Ok(r) if r.is_read_closed() => return,
+                Ok(_) => {}
+                Err(_) => return,
+            }
+            // Readable only: unread frames (the reason we hold back). Their readiness stays
+            // set until read, so look again after a pause rather than spin.
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// A read half that cannot watch for a hang-up without reading (a named pipe's): noticed at
+/// its next read instead.
+#[derive(Debug)]
+pub struct Unwatched<R>(pub R);
+
+impl<R: AsyncRead + Unpin> AsyncRead for Unwatched<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<R: AsyncRead + Unpin + Send + 'static> PeerReader for Unwatched<R> {}
+
+/// Requests off one connection, and the task that reads them (ended when this is dropped,
+/// which drops the read half with it).
+#[derive(Debug)]
+pub(super) struct Inbox {
+    items: mpsc::Receiver<Item>,
+    gone: CancellationToken,
+    _task: AbortOnDropHandle<()>,
+}
+
+impl Inbox {
+    /// Starts reading `reader`.
+    pub(super) fn new<R: PeerReader>(reader: R) -> Inbox {
+        // One slot: the reader is at most one request ahead.
+        let (tx, items) = mpsc::channel(1);
+        let gone = CancellationToken::new();
+        let task = tokio::spawn(read_loop(reader, tx, gone.clone()));
+        Inbox {
+            items,
+            gone,
+            _task: AbortOnDropHandle::new(task),
+        }
+    }
+
+    /// The next request; `None` once the peer closed and everything it sent was taken.
+    pub(super) async fn next(&mut self) -> Option<Item> {
+        self.items.recv().await
+    }
+
+    /// Resolves once the peer hung up (or its stream failed).
+    pub(super) async fn gone(&self) {
+        self.gone.cancelled().await
+    }
+}
+
 /// Reads requests until EOF or a fatal error, handing each to the connection.
-pub(super) async fn read_loop<R: AsyncRead + Unpin>(
-    mut reader: R,
-    tx: mpsc::Sender<Result<Request, ReadError>>,
-) {
+async fn read_loop<R: PeerReader>(mut reader: R, tx: mpsc::Sender<Item>, gone: CancellationToken) {
     loop {
+        // Room first, then read: never more than one frame ahead of the connection.
+        let permit = tokio::select! {
+            p = tx.reserve() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = reader.hung_up() => break,
+        };
         let item = match read_request(&mut reader).await {
-            Ok(None) => return,
+            Ok(None) => break,
             Ok(Some(req)) => Ok(req),
             Err(e) => Err(e),
         };
+        let peer_gone = matches!(
+            &item,
+            Err(ReadError::Fatal(ProtoError::Io(_) | ProtoError::Truncated))
+        );
         let fatal = matches!(item, Err(ReadError::Fatal(_)));
-        if tx.send(item).await.is_err() || fatal {
-            return;
+        permit.send(item);
+        if peer_gone {
+            break;
+        }
+        if fatal {
+            // Framing is lost; the connection closes once it has answered. Until then a
+            // hang-up still cancels whatever it waits for.
+            reader.hung_up().await;
+            break;
         }
     }
+    gone.cancel();
 }
 
 /// Reads one framed request; `Ok(None)` on a clean close between frames.

@@ -43,6 +43,9 @@ fn render(r: &StatusReport, now: u64) -> String {
         r.agent_version,
         span(r.uptime_secs)
     );
+    if let Some(path) = &r.audit_log {
+        s.push_str(&format!("audit log: {path}\n"));
+    }
     if r.sessions.is_empty() {
         s.push_str("no sessions yet\n");
     }
@@ -124,6 +127,7 @@ mod tests {
                 last_used_at: Some(1_000),
                 storage: Some("memory only".into()),
             }],
+            audit_log: Some("/s/audit.jsonl".into()),
         };
         let text = render(&r, 1_000);
         assert!(text.contains("pid 42"), "{text}");
@@ -131,5 +135,6 @@ mod tests {
         assert!(text.contains("token expires: in 2m 5s"), "{text}");
         assert!(text.contains("last error:    cannot reach"), "{text}");
         assert!(text.contains("stored in:     memory only"), "{text}");
+        assert!(text.contains("audit log: /s/audit.jsonl"), "{text}");
     }
 }

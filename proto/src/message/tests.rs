@@ -100,6 +100,7 @@ fn every_response_round_trips() {
             last_used_at: Some(1),
             storage: Some("Secret Service".into()),
         }],
+        audit_log: Some("/home/a/.local/state/flyte-auth/audit.jsonl".into()),
     }));
     round_trip(Response::Ok);
     round_trip(Response::LoggedIn {

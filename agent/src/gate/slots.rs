@@ -1,0 +1,226 @@
+//! The connection slots: at most `max` connections at once. When all are taken, an idle one
+//! makes room for a newcomer: the longest idle among those that have answered their last
+//! request, or that never said hello within a short grace (a client says hello as soon as it
+//! connects, so one that is silent for that long while the agent is full is not a client
+//! waiting for us). A connection with a request in flight never does.
+//!
+//! A slot's idle time lives in an atomic, so marking a connection busy or idle on each
+//! request costs no lock; the table itself is locked only to admit and to release.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+
+/// `idle_since` of a slot whose connection has a request in flight.
+const BUSY: u64 = u64::MAX;
+
+/// Every live connection's slot.
+#[derive(Debug)]
+pub struct Slots {
+    max: usize,
+    /// How long a connection may stay silent after connecting before it may be closed to
+    /// make room.
+    hello_grace: Duration,
+    epoch: Instant,
+    table: Mutex<Table>,
+    /// Told whenever a slot is released or becomes idle.
+    changed: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    next_id: u64,
+    live: HashMap<u64, Arc<State>>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Microseconds since `epoch` when the connection last became idle (or connected), or
+    /// [`BUSY`].
+    idle_since: AtomicU64,
+    /// It has said hello (and been answered).
+    greeted: AtomicBool,
+    /// Cancelled when the slot is taken away: the connection must close.
+    evicted: CancellationToken,
+}
+
+/// What [`Slots::admit`] decided.
+#[derive(Debug)]
+pub enum Admission {
+    /// A free slot.
+    Free(Slot),
+    /// A slot taken from an idle connection, which is told to close.
+    MadeRoom(Slot),
+    /// No slot can be had now.
+    Full,
+}
+
+/// Whether a newcomer could have a slot now, and if not, when.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Room {
+    /// Now (a free slot, or one that may be taken).
+    Now,
+    /// At this instant a silent connection's grace ends (unless something frees earlier).
+    At(Instant),
+    /// Every slot has a request in flight.
+    None,
+}
+
+enum Pick {
+    Free,
+    Take(u64),
+    At(u64),
+    Nothing,
+}
+
+impl Slots {
+    /// Room for `max` connections (at least one); silent ones may be closed to make room
+    /// once they have been connected for `hello_grace`.
+    pub fn new(max: usize, hello_grace: Duration) -> Arc<Slots> {
+        Arc::new(Slots {
+            max: max.max(1),
+            hello_grace,
+            epoch: Instant::now(),
+            table: Mutex::new(Table::default()),
+            changed: Notify::new(),
+        })
+    }
+
+    /// A slot for a new connection, idle (and not yet greeted) from now.
+    pub fn admit(self: &Arc<Self>) -> Admission {
+        let mut t = self.lock();
+        let made_room = match self.pick(&t) {
+            Pick::Free => false,
+            Pick::Take(id) => {
+                if let Some(victim) = t.live.remove(&id) {
+                    victim.evicted.cancel();
+                }
+                true
+            }
+            Pick::At(_) | Pick::Nothing => return Admission::Full,
+        };
+        let id = t.next_id;
+        t.next_id += 1;
+        let state = Arc::new(State {
+            idle_since: AtomicU64::new(self.now()),
+            greeted: AtomicBool::new(false),
+            evicted: CancellationToken::new(),
+        });
+        t.live.insert(id, state.clone());
+        let slot = Slot {
+            id,
+            state,
+            slots: self.clone(),
+        };
+        if made_room {
+            Admission::MadeRoom(slot)
+        } else {
+            Admission::Free(slot)
+        }
+    }
+
+    /// Whether [`Slots::admit`] would find a slot now, and if not, when it might.
+    pub fn room(&self) -> Room {
+        match self.pick(&self.lock()) {
+            Pick::Free | Pick::Take(_) => Room::Now,
+            Pick::At(micros) => Room::At(self.epoch + Duration::from_micros(micros)),
+            Pick::Nothing => Room::None,
+        }
+    }
+
+    /// Resolves at the next release or idling of a slot (or at once if one happened since
+    /// the last call).
+    pub async fn changed(&self) {
+        self.changed.notified().await
+    }
+
+    /// Connections holding a slot now.
+    pub fn taken(&self) -> usize {
+        self.lock().live.len()
+    }
+
+    fn pick(&self, t: &Table) -> Pick {
+        if t.live.len() < self.max {
+            return Pick::Free;
+        }
+        let now = self.now();
+        let grace = u64::try_from(self.hello_grace.as_micros()).unwrap_or(BUSY);
+        let (mut take, mut soonest) = (None::<(u64, u64)>, None::<u64>);
+        for (id, s) in &t.live {
+            let since = s.idle_since.load(Ordering::Acquire);
+            if since == BUSY {
+                continue;
+            }
+            let ready_at = if s.greeted.load(Ordering::Acquire) {
+                since
+            } else {
+                since.saturating_add(grace)
+            };
+            if ready_at <= now {
+                let this = (since, *id);
+                take = Some(take.map_or(this, |t| t.min(this)));
+            } else {
+                soonest = Some(soonest.map_or(ready_at, |t| t.min(ready_at)));
+            }
+        }
+        match (take, soonest) {
+            (Some((_, id)), _) => Pick::Take(id),
+            (None, Some(at)) => Pick::At(at),
+            (None, None) => Pick::Nothing,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        // Never BUSY: that would take 584,000 years of uptime.
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(BUSY - 1)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        // The table stays consistent whatever panicked while holding it: every update is a
+        // single insert or remove.
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One connection's slot; released when dropped.
+#[derive(Debug)]
+pub struct Slot {
+    id: u64,
+    state: Arc<State>,
+    slots: Arc<Slots>,
+}
+
+impl Slot {
+    /// A request is in flight: this connection may not be closed to make room.
+    pub fn busy(&self) {
+        self.state.idle_since.store(BUSY, Ordering::Release);
+    }
+
+    /// Hello or a request was answered: idle from now, and free to be closed to make room.
+    pub fn idle(&self) {
+        self.state.greeted.store(true, Ordering::Release);
+        let now = self.slots.now();
+        self.state.idle_since.store(now, Ordering::Release);
+        self.slots.changed.notify_one();
+    }
+
+    /// Resolves once the slot was taken to make room for a newer connection.
+    pub fn evicted(&self) -> WaitForCancellationFuture<'_> {
+        self.state.evicted.cancelled()
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // An evicted slot is already gone from the table (and its id is never reused).
+        self.slots.lock().live.remove(&self.id);
+        self.slots.changed.notify_one();
+    }
+}
+
+#[cfg(test)]
+mod tests;
