@@ -8,6 +8,7 @@ mod keyring;
 mod login_device;
 mod login_pkce;
 mod login_sessions;
+mod outage;
 mod proc;
 mod real_idp;
 mod sdk;
