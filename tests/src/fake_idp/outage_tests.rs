@@ -29,14 +29,20 @@ fn each_outage_hits_every_route_and_every_call_is_logged() {
         .send()
         .expect("token request");
     assert_eq!(token.status(), 500);
-    assert_eq!(token.text().unwrap_or_default(), r#"{"error":"server_error"}"#);
+    assert_eq!(
+        token.text().unwrap_or_default(),
+        r#"{"error":"server_error"}"#
+    );
 
     idp.set_outage(Some(Outage::Stall));
     let impatient = Client::builder()
         .timeout(Duration::from_millis(500))
         .build()
         .expect("client");
-    let err = impatient.get(&url).send().expect_err("a stalled IdP never answers");
+    let err = impatient
+        .get(&url)
+        .send()
+        .expect_err("a stalled IdP never answers");
     assert!(err.is_timeout(), "{err}");
 
     idp.set_outage(None);
