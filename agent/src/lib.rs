@@ -34,6 +34,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Settings {
     /// A session nobody asked for in this long stops refreshing.
     pub idle_session: Duration,
+    /// A session that never obtained a token and nobody asked for in this long is removed.
+    pub forget_failed_session: Duration,
     /// Most concurrent client connections.
     pub max_connections: usize,
     /// A connection with no request for this long is closed.
@@ -63,6 +65,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             idle_session: Duration::from_secs(8 * 3600),
+            forget_failed_session: Duration::from_secs(600),
             max_connections: 256,
             idle_connection: Duration::from_secs(300),
             handshake_timeout: Duration::from_secs(5),

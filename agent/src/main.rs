@@ -27,6 +27,10 @@ struct Args {
     /// Seconds after which a session nobody asked for stops refreshing.
     #[arg(long, value_name = "SECS", default_value_t = 8 * 3600)]
     idle_session_secs: u64,
+    /// Seconds after which a session that never obtained a token (a typo'd endpoint, an IdP
+    /// that could not be reached) and nobody asked for is removed.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    forget_failed_secs: u64,
     /// Most concurrent client connections.
     #[arg(long, value_name = "N", default_value_t = 256)]
     max_connections: usize,
@@ -98,6 +102,7 @@ fn real_main(args: Args) -> anyhow::Result<()> {
     }
     let settings = Settings {
         idle_session: Duration::from_secs(args.idle_session_secs),
+        forget_failed_session: Duration::from_secs(args.forget_failed_secs),
         max_connections: args.max_connections.max(1),
         idle_connection: Duration::from_secs(args.idle_connection_secs),
         request_timeout: Duration::from_secs(args.request_timeout_secs),

@@ -146,6 +146,10 @@ pub struct TokenResponse {
     pub expires_at: u64,
     /// Header (gRPC metadata key) the server wants the token in.
     pub header_key: String,
+    /// Something the user should know about this token, e.g. that it is valid for less than
+    /// asked because the IdP does not answer; `flyte-auth token` prints it on stderr.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// Progress shown to the user while a request waits.

@@ -14,6 +14,7 @@ mod limits_slots;
 mod login_device;
 mod login_pkce;
 mod login_sessions;
+mod outage;
 mod proc;
 mod real_idp;
 mod sdk;

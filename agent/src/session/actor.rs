@@ -1,30 +1,30 @@
 //! One session's actor: owns its tokens, timers and the one flow it runs at a time.
 //!
 //! The loop `select!`s over its inbox, the running flow's prompts and completion, the refresh
-//! timer and (while a flow runs) a tick that notices clients that went away. Flows run as
-//! their own tasks, so the actor never waits on the network or a human, and nothing else
-//! mutates its state.
+//! timer, the deadline of clients waiting for a slow refresh, the time it may be forgotten,
+//! and (while a flow runs) a tick that notices clients that went away. Flows run as their own
+//! tasks, so the actor never waits on the network or a human, and nothing else mutates its
+//! state. The policy (when to retry, how long a client waits) is in `schedule.rs`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use flyte_auth_proto::{AuthMode, BrowserEnv, Event, Profile, Secret, WireError};
+use flyte_auth_proto::{AuthMode, BrowserEnv, Event, Profile, Secret, SessionKey, WireError};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep, sleep_until};
 
+mod answers;
+mod forget;
 mod outcome;
 mod requests;
 mod store;
 mod waiters;
 
 use super::flow::{self, FlowInput, FlowKind, FlowResult, Running};
-use super::{Command, Issued, SessionHandle, Waiter};
+use super::{Command, Issued, Map, SessionHandle, Waiter};
 use crate::flows::{Effective, now_ms};
 use crate::{AgentError, Ctx};
 
-/// If an attempt failed less than this long ago, requests get that error at once instead of
-/// starting another: many clients must not turn into a tight loop against a failing IdP.
-const ON_DEMAND_GAP: Duration = Duration::from_secs(1);
 /// A token with less than this left is not worth handing out even during an outage.
 const USABLE_MS: u64 = 1_000;
 /// How often a running flow checks for clients that went away.
@@ -33,13 +33,24 @@ const PRUNE_EVERY: Duration = Duration::from_millis(250);
 const LOGIN_GRACE: Duration = Duration::from_secs(3);
 
 /// Starts the actor for `profile` and returns its handle.
-pub(super) fn spawn(ctx: Arc<Ctx>, profile: Profile) -> SessionHandle {
+/// `registry` is the map it is listed in under `key` with `id`; it takes itself out of it
+/// when it is forgotten.
+pub(super) fn spawn(
+    ctx: Arc<Ctx>,
+    profile: Profile,
+    key: SessionKey,
+    id: u64,
+    registry: Weak<Map>,
+) -> SessionHandle {
     let (tx, inbox) = mpsc::channel(64);
     let (publish, snapshot) = watch::channel(None);
     let (done_tx, done_rx) = mpsc::channel(1);
     let actor = Actor {
         ctx,
         profile,
+        key,
+        id,
+        registry,
         inbox,
         publish,
         done_tx,
@@ -56,8 +67,9 @@ pub(super) fn spawn(ctx: Arc<Ctx>, profile: Profile) -> SessionHandle {
         next_refresh_unix: None,
         failures: 0,
         last_error: None,
-        last_attempt: None,
         backoff_until: None,
+        ever_obtained: false,
+        forget_not_before: None,
         last_used: Instant::now(),
         last_used_unix: now_ms() / 1000,
         login_required: None,
@@ -65,13 +77,17 @@ pub(super) fn spawn(ctx: Arc<Ctx>, profile: Profile) -> SessionHandle {
         storage_error: None,
     };
     tokio::spawn(actor.run());
-    SessionHandle { tx, snapshot }
+    SessionHandle { tx, snapshot, id }
 }
 
 pub(super) struct Actor {
     pub ctx: Arc<Ctx>,
     pub profile: Profile,
-    inbox: mpsc::Receiver<Command>,
+    /// Where the registry lists this session, and under which id.
+    pub key: SessionKey,
+    pub id: u64,
+    pub registry: Weak<Map>,
+    pub inbox: mpsc::Receiver<Command>,
     publish: watch::Sender<Option<Arc<Issued>>>,
     done_tx: mpsc::Sender<(u64, FlowResult)>,
     done_rx: mpsc::Receiver<(u64, FlowResult)>,
@@ -88,8 +104,14 @@ pub(super) struct Actor {
     pub next_refresh_unix: Option<u64>,
     failures: u32,
     pub last_error: Option<AgentError>,
-    last_attempt: Option<Instant>,
-    backoff_until: Option<Instant>,
+    /// No attempt starts before this after a failure (`schedule::retry_delay`); requests
+    /// meanwhile are answered at once.
+    pub backoff_until: Option<Instant>,
+    /// Whether a token was ever obtained (or restored): sessions that never got one are
+    /// forgotten when unused.
+    pub ever_obtained: bool,
+    /// A request was reaching this session when it was to be forgotten: look again then.
+    pub forget_not_before: Option<Instant>,
     last_used: Instant,
     pub last_used_unix: u64,
     /// Why a human must log in (refresh token rejected, logged out), if so.
@@ -105,6 +127,8 @@ impl Actor {
         loop {
             let timer = self.refresh_at.filter(|_| self.running.is_none());
             let prune = self.running.is_some();
+            let stale_at = self.waiters.iter().filter_map(|w| w.stale_at).min();
+            let forget_at = self.forget_at();
             tokio::select! {
                 cmd = self.inbox.recv() => match cmd {
                     Some(Command::Logout { reply }) => {
@@ -134,6 +158,12 @@ impl Actor {
                 Some(event) = recv_event(&mut self.running) => self.on_event(event),
                 _ = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => self.on_timer(),
                 _ = sleep(PRUNE_EVERY), if prune => self.prune(),
+                _ = sleep_until(stale_at.unwrap_or_else(Instant::now)), if stale_at.is_some() => self.serve_stale_waiters(),
+                _ = sleep_until(forget_at.unwrap_or_else(Instant::now)), if forget_at.is_some() => {
+                    if self.forget() {
+                        break;
+                    }
+                }
             }
         }
         if let Some(run) = self.running.take() {
@@ -209,8 +239,8 @@ impl Actor {
             prompt: None,
             events,
             orphaned_since: None,
+            started: Instant::now(),
         });
-        self.last_attempt = Some(Instant::now());
     }
 
     pub(super) fn login_required_error(&self) -> WireError {
@@ -229,10 +259,16 @@ impl Actor {
     }
 
     /// The current token if it still has a little validity left.
-    fn usable(&self) -> Option<Arc<Issued>> {
+    pub(super) fn usable(&self) -> Option<Arc<Issued>> {
         self.current
             .clone()
             .filter(|c| c.remaining_ms(now_ms()) > USABLE_MS)
+    }
+
+    /// How much longer the current token may be handed out; `None` if it may not now.
+    pub(super) fn usable_for(&self) -> Option<Duration> {
+        let left = self.current.as_ref()?.remaining_ms(now_ms());
+        (left > USABLE_MS).then(|| Duration::from_millis(left - USABLE_MS))
     }
 
     pub(super) fn is_idle(&self) -> bool {

@@ -65,6 +65,12 @@ impl FlowKind {
     pub fn is_login(&self) -> bool {
         matches!(self, FlowKind::Login { .. } | FlowKind::Import)
     }
+
+    /// Whether it renews a session's token without a human (refresh or client credentials):
+    /// a client that a still-valid token can serve need not wait long for it.
+    pub fn renews(&self) -> bool {
+        matches!(self, FlowKind::Fetch | FlowKind::Refresh)
+    }
 }
 
 /// A flow in progress.
@@ -79,6 +85,8 @@ pub(super) struct Running {
     pub events: mpsc::UnboundedReceiver<Event>,
     /// Since when no client has been waiting (logins are cancelled after a grace period).
     pub orphaned_since: Option<Instant>,
+    /// When it started.
+    pub started: Instant,
 }
 
 /// Everything a flow task needs, cloned out of the actor.

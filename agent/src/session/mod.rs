@@ -4,117 +4,49 @@
 //! The fast path reads the actor's published snapshot without a channel hop or any lock held
 //! across an await; only when the snapshot cannot satisfy a request does the caller ask the
 //! actor, which runs at most one flow (refresh or login) at a time and answers every waiter
-//! from it, forwarding login prompts to each.
+//! from it, forwarding login prompts to each. A session that never obtained a token takes
+//! itself out of the registry once unused for a while (`actor/forget.rs`).
 
 mod actor;
 mod flow;
+mod messages;
 pub mod schedule;
 mod status;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use flyte_auth_proto::{
-    AuthMode, BrowserEnv, ErrorKind, Event, Profile, SessionKey, SessionStatus, TokenResponse,
-    WireError,
+    AuthMode, BrowserEnv, ErrorKind, Profile, SessionKey, SessionStatus, WireError,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
+pub(crate) use messages::{Command, Waiter};
+pub use messages::{Issued, Reply, Ticket};
+
 use crate::Ctx;
 use crate::flows::{now_ms, revoke};
-
-/// A token as published to the fast path.
-#[derive(Debug)]
-pub struct Issued {
-    /// The wire response, ready to clone.
-    pub token: TokenResponse,
-    /// When it was obtained, Unix ms.
-    pub issued_at_ms: u64,
-    /// When it expires, Unix ms.
-    pub expires_at_ms: u64,
-}
-
-impl Issued {
-    /// Milliseconds of validity left at `now_ms`.
-    pub fn remaining_ms(&self, now_ms: u64) -> u64 {
-        self.expires_at_ms.saturating_sub(now_ms)
-    }
-
-    /// Whether this token may be handed to a client asking for `min_valid`. A token whose
-    /// whole lifetime is shorter than `min_valid` could never satisfy it, so for those half
-    /// the lifetime is enough: the best any fresh token could do.
-    pub fn satisfies(&self, min_valid: Duration, now_ms: u64) -> bool {
-        let lifetime = self.expires_at_ms.saturating_sub(self.issued_at_ms);
-        let need = (min_valid.as_millis() as u64).min(lifetime / 2);
-        self.remaining_ms(now_ms) > need
-    }
-}
-
-/// The answer a waiting client eventually gets.
-pub type Reply = Result<TokenResponse, WireError>;
-
-/// A client waiting for a session's flow: its answer, and where its prompts go.
-#[derive(Debug)]
-pub(crate) struct Waiter {
-    pub reply: oneshot::Sender<Reply>,
-    pub events: mpsc::UnboundedSender<Event>,
-    /// Whether it can show a prompt to a human.
-    pub interactive: bool,
-    /// How long the token it gets must stay valid (zero for logins).
-    pub min_valid: Duration,
-}
-
-/// What a request to a session leads to.
-#[derive(Debug)]
-pub enum Ticket {
-    /// Answered at once.
-    Ready(Reply),
-    /// Wait for `reply`, passing `events` (login prompts) on to the client meanwhile. Dropping
-    /// the ticket tells the session this client has gone.
-    Pending {
-        /// The final answer.
-        reply: oneshot::Receiver<Reply>,
-        /// Prompts and progress.
-        events: mpsc::UnboundedReceiver<Event>,
-    },
-}
-
-/// Messages to a session actor.
-#[derive(Debug)]
-pub(crate) enum Command {
-    GetToken {
-        profile: Box<Profile>,
-        min_valid: Duration,
-        browser_env: BrowserEnv,
-        waiter: Waiter,
-    },
-    Login {
-        profile: Box<Profile>,
-        method: AuthMode,
-        import: bool,
-        browser_env: BrowserEnv,
-        waiter: Waiter,
-    },
-    /// Answered with whether there was a login to forget (in memory or in the store).
-    Logout { reply: oneshot::Sender<bool> },
-    Status {
-        reply: oneshot::Sender<SessionStatus>,
-    },
-}
 
 /// Handle to one session actor.
 #[derive(Debug, Clone)]
 struct SessionHandle {
     tx: mpsc::Sender<Command>,
     snapshot: watch::Receiver<Option<Arc<Issued>>>,
+    /// Tells this actor from a later one for the same key.
+    id: u64,
 }
+
+/// The registry's map; actors hold a `Weak` to it to take themselves out.
+type Map = RwLock<HashMap<SessionKey, SessionHandle>>;
 
 /// All sessions of this agent.
 #[derive(Debug)]
 pub struct Registry {
     ctx: Arc<Ctx>,
-    sessions: RwLock<HashMap<SessionKey, SessionHandle>>,
+    sessions: Arc<Map>,
+    next_id: AtomicU64,
 }
 
 impl Registry {
@@ -122,7 +54,8 @@ impl Registry {
     pub fn new(ctx: Arc<Ctx>) -> Self {
         Registry {
             ctx,
-            sessions: RwLock::new(HashMap::new()),
+            sessions: Arc::new(RwLock::new(HashMap::new())),
+            next_id: AtomicU64::new(0),
         }
     }
 
@@ -237,15 +170,21 @@ impl Registry {
     }
 
     /// The session for `profile`, started on first use. Creating a session is the only write
-    /// to the registry besides logout.
+    /// to the registry besides logout and forgetting an unused session that never got a
+    /// token, which its actor does under the write lock only while no request holds its
+    /// handle (see `actor/forget.rs`); a request after that starts a new session.
     fn handle(&self, profile: &Profile) -> SessionHandle {
         let key = profile.session_key();
         if let Some(h) = self.read().get(&key) {
             return h.clone();
         }
         let mut map = self.sessions.write().unwrap_or_else(|e| e.into_inner());
-        map.entry(key)
-            .or_insert_with(|| actor::spawn(self.ctx.clone(), profile.clone()))
+        map.entry(key.clone())
+            .or_insert_with(|| {
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let registry = Arc::downgrade(&self.sessions);
+                actor::spawn(self.ctx.clone(), profile.clone(), key, id, registry)
+            })
             .clone()
     }
 
@@ -276,6 +215,7 @@ fn waiter(interactive: bool, min_valid: Duration) -> (Waiter, Ticket) {
             events,
             interactive,
             min_valid,
+            stale_at: None,
         },
         Ticket::Pending {
             reply: reply_rx,

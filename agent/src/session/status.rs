@@ -47,7 +47,11 @@ impl Actor {
             state: state.to_owned(),
             subject: self.subject.clone(),
             expires_at: self.current.as_ref().map(|c| c.expires_at_ms / 1000),
-            next_refresh_at: self.next_refresh_unix,
+            // With no refresh scheduled, the end of the backoff is when the next try can be.
+            next_refresh_at: self.next_refresh_unix.or_else(|| {
+                self.backoff_left()
+                    .map(|left| (now + left.as_millis() as u64).div_ceil(1000))
+            }),
             last_error,
             last_used_at: Some(self.last_used_unix),
             storage: Some(self.storage_note()),

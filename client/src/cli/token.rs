@@ -34,6 +34,11 @@ pub fn run(socket: &Path, args: &TokenArgs) -> flyte_auth::Result<()> {
     });
     prompter.done();
     let token = token?;
+    if let Some(w) = &token.warning {
+        // From the agent, but it may quote the IdP: no control characters reach the terminal.
+        let w: String = w.chars().filter(|c| !c.is_control()).collect();
+        eprintln!("warning: {w}");
+    }
     let mut out = std::io::stdout().lock();
     // A closed stdout (the caller went away) is not worth a second error message.
     let _ = writeln!(out, "{}", token.access_token.expose()).and_then(|()| out.flush());

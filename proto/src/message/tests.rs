@@ -64,6 +64,14 @@ fn every_response_round_trips() {
         token_type: "Bearer".into(),
         expires_at: 1_700_000_000,
         header_key: "authorization".into(),
+        warning: None,
+    }));
+    round_trip(Response::Token(TokenResponse {
+        access_token: Secret::new("tok"),
+        token_type: "Bearer".into(),
+        expires_at: 1_700_000_000,
+        header_key: "authorization".into(),
+        warning: Some("valid for only 5 s more".into()),
     }));
     for event in [
         Event::OpenUrl {

@@ -6,6 +6,7 @@
 //! `/revoke`. Tests drive it from blocking code and inject [`Fault`]s to exercise the agent's
 //! error handling.
 
+mod outage;
 mod routes;
 mod server;
 mod state;
@@ -16,6 +17,8 @@ mod device_tests;
 #[cfg(test)]
 mod fault_tests;
 #[cfg(test)]
+mod outage_tests;
+#[cfg(test)]
 mod tests;
 
 use std::sync::{Arc, Mutex};
@@ -24,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+pub use outage::Outage;
 use state::{Decision, Shared, State, lock};
 
 /// Client id accepted for `client_credentials` until [`FakeIdp::set_client`] changes it.

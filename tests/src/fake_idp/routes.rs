@@ -40,6 +40,9 @@ pub(super) async fn handle(
 ) -> Result<Response<Body>, Refused> {
     let (parts, body) = req.into_parts();
     let path = parts.uri.path().to_owned();
+    if let Some(resp) = super::outage::intercept(&state).await? {
+        return Ok(resp);
+    }
     let (url, connect) = {
         let mut s = lock(&state);
         if s.fault == Fault::Refuse {

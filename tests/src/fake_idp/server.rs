@@ -62,6 +62,9 @@ async fn serve(listener: TcpListener, state: Shared, mut shutdown: oneshot::Rece
                         continue;
                     }
                 };
+                if super::outage::refuse(&state, &stream) {
+                    continue;
+                }
                 if lock(&state).fault == Fault::Refuse {
                     // The IdP is "down": close without reading or answering.
                     drop(stream);

@@ -57,6 +57,8 @@ pub(super) struct State {
     pub last_authorization: Option<String>,
     pub last_device_form: Option<Vec<(String, String)>>,
     pub device_polls: Vec<Instant>,
+    /// Whole-server outages and the call log (see `outage.rs`).
+    pub outage: super::outage::OutageState,
     /// Source of distinct ids for tokens and codes.
     next_id: u64,
 }
@@ -84,6 +86,7 @@ impl State {
             last_authorization: None,
             last_device_form: None,
             device_polls: Vec::new(),
+            outage: Default::default(),
             next_id: 0,
         }
     }

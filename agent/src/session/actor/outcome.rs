@@ -2,15 +2,17 @@
 //! failed login or a passing fault.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use flyte_auth_proto::{AuthMode, TokenResponse, WireError};
 use tokio::time::Instant;
 
 use super::Actor;
+use super::answers::with_warning;
 use crate::AgentError;
 use crate::flows::{Effective, Grant, now_ms, subject};
 use crate::session::flow::{FlowKind, FlowOk, FlowResult, Stored, refresh_token_rejected};
-use crate::session::schedule::{backoff, jitter, refresh_delay};
+use crate::session::schedule::{jitter, refresh_delay, retry_delay};
 use crate::session::{Issued, Waiter};
 
 impl Actor {
@@ -24,6 +26,7 @@ impl Actor {
             }
             (Err(e), FlowKind::Login { .. } | FlowKind::Import) => {
                 tracing::warn!(host = %self.profile.host(), error = %e, "login failed");
+                self.back_off_login(&e);
                 self.answer_all(|_| Err(e.to_wire()));
                 self.login_required = Some(e.to_string());
                 self.last_error = Some(e);
@@ -81,16 +84,16 @@ impl Actor {
         ));
         let usable = self.usable();
         let err = self.login_required_error();
+        let answer = |w: &Waiter| match &usable {
+            Some(c) => Ok(with_warning(c, w.min_valid, &err.message)),
+            None => Err(err.clone()),
+        };
         let waiters = std::mem::take(&mut self.waiters);
         let (interactive, others): (Vec<_>, Vec<_>) =
             waiters.into_iter().partition(|w| w.interactive);
         for w in others {
-            let _ = w.reply.send(
-                usable
-                    .as_ref()
-                    .map(|c| c.token.clone())
-                    .ok_or_else(|| err.clone()),
-            );
+            let a = answer(&w);
+            let _ = w.reply.send(a);
         }
         if usable.is_none() && !interactive.is_empty() {
             self.start(FlowKind::Login {
@@ -100,38 +103,44 @@ impl Actor {
             self.waiters = interactive;
         } else {
             for w in interactive {
-                let _ = w.reply.send(
-                    usable
-                        .as_ref()
-                        .map(|c| c.token.clone())
-                        .ok_or_else(|| err.clone()),
-                );
+                let a = answer(&w);
+                let _ = w.reply.send(a);
             }
         }
     }
 
     fn on_failure(&mut self, e: AgentError) {
         self.failures += 1;
-        let delay = backoff(self.failures, jitter());
+        let usable_for = self.usable_for();
+        let delay = retry_delay(self.failures, usable_for.unwrap_or_default(), jitter());
         self.backoff_until = Some(Instant::now() + delay);
         tracing::warn!(host = %self.profile.host(), failures = self.failures,
             retry_in_ms = delay.as_millis() as u64, error = %e, "getting a token failed");
-        let usable = self.usable();
-        self.answer_all(|_| {
-            usable
-                .as_ref()
-                .map(|c| c.token.clone())
-                .ok_or_else(|| e.to_wire())
-        });
+        self.last_error = Some(e);
+        for w in std::mem::take(&mut self.waiters) {
+            let answer = self.answer_failing(w.min_valid, delay);
+            let _ = w.reply.send(answer);
+        }
         // Retry in the background only while there is a token worth keeping fresh and someone
-        // still uses this session; otherwise the next request tries again.
-        if usable.is_some() && !self.is_idle() {
+        // still uses this session; otherwise the next request after the backoff tries again.
+        if usable_for.is_some() && !self.is_idle() {
             self.schedule(delay);
         } else {
             self.refresh_at = None;
             self.next_refresh_unix = None;
         }
-        self.last_error = Some(e);
+    }
+
+    /// A login that could not reach the endpoint or IdP backs off like a refresh, so that
+    /// clients asking in a loop do not turn into a loop of calls; `flyte-auth login` still
+    /// tries at once.
+    fn back_off_login(&mut self, e: &AgentError) {
+        if !matches!(e, AgentError::Unreachable { .. }) {
+            return;
+        }
+        self.failures += 1;
+        let delay = retry_delay(self.failures, Duration::ZERO, jitter());
+        self.backoff_until = Some(Instant::now() + delay);
     }
 
     pub(super) fn answer_all(
@@ -152,11 +161,15 @@ impl Actor {
                 token_type: grant.token_type,
                 expires_at: grant.expires_at_ms / 1000,
                 header_key: eff.header_key.clone(),
+                warning: None,
             },
             issued_at_ms: grant.issued_at_ms,
             expires_at_ms: grant.expires_at_ms,
         });
         self.effective = Some(eff);
+        self.ever_obtained = true;
+        // The superseded token is dropped here (and by the last connection still sending
+        // it): `Secret` zeroizes it.
         self.current = Some(issued.clone());
         self.publish.send_replace(Some(issued.clone()));
         issued

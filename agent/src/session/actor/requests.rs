@@ -6,7 +6,7 @@ use std::time::Duration;
 use flyte_auth_proto::{AuthMode, BrowserEnv, Profile};
 use tokio::time::Instant;
 
-use super::{Actor, ON_DEMAND_GAP};
+use super::Actor;
 use crate::flows::now_ms;
 use crate::session::Waiter;
 use crate::session::flow::FlowKind;
@@ -35,21 +35,15 @@ impl Actor {
             return;
         }
         if self.running.is_some() {
-            self.join(waiter);
+            self.join_running(waiter);
             return;
         }
-        if self.backoff_until.is_some_and(|t| Instant::now() < t) {
-            if let Some(cur) = self.usable() {
-                let _ = waiter.reply.send(Ok(cur.token.clone()));
-                return;
-            }
-            let recent = self
-                .last_attempt
-                .is_some_and(|t| t.elapsed() < ON_DEMAND_GAP);
-            if let (true, Some(e)) = (recent, &self.last_error) {
-                let _ = waiter.reply.send(Err(e.to_wire()));
-                return;
-            }
+        // After a failure no request starts an attempt before the backoff ends, however
+        // many clients ask: each is answered at once, with when the next try is.
+        if let Some(next_in) = self.backoff_left() {
+            let answer = self.answer_failing(min_valid, next_in);
+            let _ = waiter.reply.send(answer);
+            return;
         }
         let kind = match self.profile.mode {
             AuthMode::ClientSecret => FlowKind::Fetch,
@@ -68,7 +62,7 @@ impl Actor {
             }
         };
         self.start(kind);
-        self.join(waiter);
+        self.join_running(waiter);
     }
 
     pub(super) fn on_login(&mut self, method: AuthMode, import: bool, waiter: Waiter) {
