@@ -4,6 +4,7 @@
 mod common;
 mod config_cli;
 mod faults;
+mod idp_input;
 mod keyring;
 mod login_device;
 mod login_pkce;

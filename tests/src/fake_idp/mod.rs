@@ -6,11 +6,14 @@
 //! `/revoke`. Tests drive it from blocking code and inject [`Fault`]s to exercise the agent's
 //! error handling.
 
+mod answers;
 mod routes;
 mod server;
 mod state;
 mod token;
 
+#[cfg(test)]
+mod answers_tests;
 #[cfg(test)]
 mod device_tests;
 #[cfg(test)]
@@ -24,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+pub use answers::Answer;
 use state::{Decision, Shared, State, lock};
 
 /// Client id accepted for `client_credentials` until [`FakeIdp::set_client`] changes it.

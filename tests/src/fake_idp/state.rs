@@ -57,6 +57,8 @@ pub(super) struct State {
     pub last_authorization: Option<String>,
     pub last_device_form: Option<Vec<(String, String)>>,
     pub device_polls: Vec<Instant>,
+    /// Bad answers in force (see `answers.rs`).
+    pub answers: super::answers::AnswerState,
     /// Source of distinct ids for tokens and codes.
     next_id: u64,
 }
@@ -84,6 +86,7 @@ impl State {
             last_authorization: None,
             last_device_form: None,
             device_polls: Vec::new(),
+            answers: Default::default(),
             next_id: 0,
         }
     }
