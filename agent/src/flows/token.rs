@@ -114,17 +114,24 @@ async fn send(
             printable(req.endpoint)
         ))
     })?;
-    let form = Zeroizing::new(
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(req.form.iter().filter(|(_, v)| !v.is_empty()))
-            .finish(),
-    );
+    // Sized for the worst case (every byte percent-encoded) so it never reallocates and
+    // leaves a copy of a secret behind.
+    let room: usize = req
+        .form
+        .iter()
+        .map(|(k, v)| k.len() + 3 * v.len() + 2)
+        .sum();
+    let form = url::form_urlencoded::Serializer::new(String::with_capacity(room))
+        .extend_pairs(req.form.iter().filter(|(_, v)| !v.is_empty()))
+        .finish();
+    // The body holds secrets (refresh tokens, codes): it is zeroized when reqwest drops it.
+    let form = bytes::Bytes::from_owner(Zeroizing::new(form.into_bytes()));
     let mut rb = http
         .post(req.endpoint)
         .header(ACCEPT, "application/json")
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(CACHE_CONTROL, "no-cache")
-        .body(form.as_bytes().to_vec());
+        .body(form);
     if let Some((id, secret)) = req.basic {
         rb = rb.header(AUTHORIZATION, basic_auth(id, secret)?);
     }
