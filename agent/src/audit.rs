@@ -103,7 +103,7 @@ impl Subject {
             Request::GetToken { profile, .. } => ("get_token", Some(profile)),
             Request::Login { profile, .. } => ("login", Some(profile)),
             Request::Logout { profile, all } => ("logout", profile.as_deref().filter(|_| !all)),
-            Request::Status => ("status", None),
+            Request::Status | Request::StatusPage { .. } => ("status", None),
             Request::Shutdown => ("shutdown", None),
             Request::Unknown => ("unknown", None),
         };

@@ -252,18 +252,28 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
                     sessions: registry.logout(target.as_deref()).await,
                 }
             }
-            Request::Status => Response::Status(StatusReport {
-                agent_version: env!("CARGO_PKG_VERSION").to_owned(),
-                pid: std::process::id(),
-                uptime_secs: self.ctx.started.elapsed().as_secs(),
-                sessions: registry.status().await,
-                audit_log: self
-                    .ctx
-                    .settings
-                    .audit
-                    .path()
-                    .map(|p| p.display().to_string()),
-            }),
+            Request::Status | Request::StatusPage { .. } => {
+                let offset = match req {
+                    Request::StatusPage { offset } => offset as usize,
+                    _ => 0,
+                };
+                let all = registry.status().await;
+                let (sessions, next_offset) = flyte_auth_proto::status_page::page(&all, offset);
+                Response::Status(StatusReport {
+                    agent_version: env!("CARGO_PKG_VERSION").to_owned(),
+                    pid: std::process::id(),
+                    uptime_secs: self.ctx.started.elapsed().as_secs(),
+                    sessions,
+                    next_offset,
+                    total_sessions: u32::try_from(all.len()).ok(),
+                    audit_log: self
+                        .ctx
+                        .settings
+                        .audit
+                        .path()
+                        .map(|p| p.display().to_string()),
+                })
+            }
             Request::Shutdown => {
                 tracing::info!("shutdown requested by a client");
                 self.shutdown.cancel();

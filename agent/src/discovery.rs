@@ -3,7 +3,8 @@
 //! Flyte 2 / Union answer Connect unary JSON calls on `flyteidl2.auth.AuthMetadataService`;
 //! Flyte 1 answers `GET /.well-known/oauth-authorization-server` and `/config/v1/flyte_client`.
 //! We try Connect first and fall back per call. Field names come in snake_case (grpc-gateway
-//! with `Accept: application/json`) or camelCase (protojson), so both are accepted.
+//! with `Accept: application/json`) or camelCase (protojson), so both are accepted. Documents
+//! are read with a 64 KiB cap.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,7 +14,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::AgentError;
-use crate::http::unreachable;
+use crate::http::{body, read_failure, read_ok, unreachable};
 
 const CONNECT_PREFIX: &str = "/flyteidl2.auth.AuthMetadataService/";
 const FLYTE1_METADATA: &str = "/.well-known/oauth-authorization-server";
@@ -159,8 +160,12 @@ async fn call<T: DeserializeOwned>(
         .await;
     match connect {
         Ok(resp) if resp.status().is_success() => {
-            if let Ok(v) = resp.json::<T>().await {
-                return Ok(v);
+            match read_ok(resp, host, "discovery document", body::DOCUMENT_LIMIT).await {
+                Ok(bytes) => match serde_json::from_slice::<T>(&bytes) {
+                    Ok(v) => return Ok(v),
+                    Err(e) => tracing::debug!(%host, error = %e, rpc, "Connect discovery unusable"),
+                },
+                Err(e) => tracing::debug!(%host, error = %e, rpc, "Connect discovery unusable"),
             }
         }
         Ok(resp) => {
@@ -176,11 +181,9 @@ async fn call<T: DeserializeOwned>(
         .await
         .map_err(|e| unreachable(host, &e))?;
     let status = resp.status();
+    let what = format!("discovery request ({flyte1_path})");
     if status.is_server_error() {
-        return Err(AgentError::Unreachable {
-            host: host.to_owned(),
-            why: format!("discovery ({flyte1_path}) answered HTTP {status}"),
-        });
+        return Err(read_failure(resp, host, &what).await);
     }
     if !status.is_success() {
         return Err(AgentError::Config(format!(
@@ -188,10 +191,15 @@ async fn call<T: DeserializeOwned>(
              Flyte/Union endpoint with authentication enabled?"
         )));
     }
-    resp.json::<T>().await.map_err(|e| {
-        AgentError::Config(format!(
-            "{host} answered {flyte1_path} with unexpected JSON: {e}"
-        ))
+    let what = format!("discovery document ({flyte1_path})");
+    let bytes = read_ok(resp, host, &what, body::DOCUMENT_LIMIT).await?;
+    serde_json::from_slice::<T>(&bytes).map_err(|e| AgentError::BadAnswer {
+        host: host.to_owned(),
+        what,
+        why: format!(
+            "is not the expected JSON: {}",
+            flyte_auth_proto::text::bounded(&e.to_string(), 300)
+        ),
     })
 }
 

@@ -1,5 +1,10 @@
 //! The agent's one error type, and how each error looks on the wire.
+//!
+//! Text that came from the network (an IdP's `error_description`, a body quote) is made
+//! printable where these errors are built (see [`flyte_auth_proto::text`]), and once more
+//! in [`AgentError::to_wire`], so no escape sequence reaches a log or a terminal.
 
+use flyte_auth_proto::text::printable;
 use flyte_auth_proto::{ErrorKind, WireError};
 
 /// Everything the agent can fail with.
@@ -28,7 +33,7 @@ pub enum AgentError {
     /// An interactive login failed or expired; the user has to log in again.
     #[error("{0}")]
     Login(String),
-    /// The endpoint or IdP could not be reached, or answered with a server error.
+    /// The endpoint or IdP could not be reached (connection, TLS, timeout).
     #[error("cannot reach {host}: {why}")]
     Unreachable {
         /// Host that failed.
@@ -45,6 +50,31 @@ pub enum AgentError {
         error: String,
         /// OAuth2 `error_description`, if any.
         description: Option<String>,
+    },
+    /// The server answered with an HTTP error status and no OAuth error we act on.
+    #[error("{host} answered HTTP {status} to the {what}{}", if detail.is_empty() { String::new() } else { format!(": {detail}") })]
+    Http {
+        /// Host that answered.
+        host: String,
+        /// Which request ("token request", "device authorization request", ...).
+        what: String,
+        /// Status code and reason, e.g. `500 Internal Server Error`.
+        status: String,
+        /// The OAuth error in the body, or a short printable quote of it.
+        detail: String,
+        /// Whether trying again later may work (server errors, rate limits).
+        transient: bool,
+    },
+    /// The server answered, but with something that cannot be used: not the expected JSON,
+    /// too large, an empty or non-Bearer token.
+    #[error("{host}'s {what} {why}")]
+    BadAnswer {
+        /// Host that answered.
+        host: String,
+        /// Which answer ("token response", "device authorization", ...).
+        what: String,
+        /// What is wrong with it, e.g. "is larger than 256 KiB".
+        why: String,
     },
     /// The token store (keyring or file) failed; see `store::StoreError`.
     #[error("token store: {0}")]
@@ -64,9 +94,50 @@ impl AgentError {
             | AgentError::Internal(_) => ErrorKind::Internal,
             AgentError::Config(_) => ErrorKind::Config,
             AgentError::LoginRequired { .. } | AgentError::Login(_) => ErrorKind::LoginRequired,
-            AgentError::Unreachable { .. } => ErrorKind::IdpUnreachable,
-            AgentError::Rejected { .. } => ErrorKind::IdpRejected,
+            AgentError::Unreachable { .. } | AgentError::BadAnswer { .. } => {
+                ErrorKind::IdpUnreachable
+            }
+            AgentError::Http { transient, .. } if *transient => ErrorKind::IdpUnreachable,
+            AgentError::Rejected { .. } | AgentError::Http { .. } => ErrorKind::IdpRejected,
         };
-        WireError::new(kind, self.to_string())
+        WireError::new(kind, printable(&self.to_string()))
+    }
+
+    /// The IdP refused: its OAuth `error` and `error_description`, made printable and short.
+    pub fn rejected(host: &str, error: &str, description: Option<&str>) -> AgentError {
+        use flyte_auth_proto::text::bounded;
+        AgentError::Rejected {
+            host: host.to_owned(),
+            error: bounded(error, 100),
+            description: description.map(|d| bounded(d, 500)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_text_reaches_the_wire_printable() {
+        let e = AgentError::rejected("idp", "invalid_client", Some("\u{1b}[2Jgone\nhint: x"));
+        let w = e.to_wire();
+        assert_eq!(w.kind, ErrorKind::IdpRejected);
+        assert_eq!(
+            w.message,
+            "idp rejected the request: invalid_client (\\x1b[2Jgone\\x0ahint: x)"
+        );
+        let e = AgentError::Http {
+            host: "idp".into(),
+            what: "token request".into(),
+            status: "503 Service Unavailable".into(),
+            detail: String::new(),
+            transient: true,
+        };
+        assert_eq!(e.to_wire().kind, ErrorKind::IdpUnreachable);
+        assert_eq!(
+            e.to_string(),
+            "idp answered HTTP 503 Service Unavailable to the token request"
+        );
     }
 }

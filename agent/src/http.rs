@@ -1,7 +1,11 @@
-//! Shared HTTP clients for discovery and token calls, one per TLS/proxy setting.
+//! Shared HTTP clients for discovery and token calls, one per TLS/proxy setting, and how
+//! their failures read.
 //!
 //! Building a reqwest client loads TLS roots, so clients are built once per distinct
 //! (`insecureSkipVerify`, `caCertFilePath`, `httpProxyURL`) and reused by every session.
+//! Bodies are read only through [`body`], with a size cap.
+
+pub mod body;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -98,17 +102,170 @@ pub fn unreachable(host: &str, e: &reqwest::Error) -> AgentError {
     }
 }
 
-/// A short reason for a transport error, without the request URL.
+/// A short reason for a transport error, without the request URL, ending with its root
+/// cause from the source chain ("connection failed: Connection refused (os error 111)").
 pub fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
+    let head = if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {
         "connection failed".to_owned()
     } else {
-        let s = e.to_string();
-        match e.url() {
-            Some(u) => s.replace(&format!(" ({u})"), ""),
-            None => s,
+        without_url(e)
+    };
+    let mut root: Option<&(dyn std::error::Error + 'static)> = None;
+    let mut cur = std::error::Error::source(e);
+    while let Some(err) = cur {
+        root = Some(err);
+        cur = err.source();
+    }
+    let cause = root
+        .map(|r| r.to_string())
+        .filter(|c| !head.contains(c.as_str()));
+    let text = match cause {
+        Some(c) => format!("{head}: {c}"),
+        None => head,
+    };
+    flyte_auth_proto::text::bounded(&text, 300)
+}
+
+fn without_url(e: &reqwest::Error) -> String {
+    let s = e.to_string();
+    match e.url() {
+        Some(u) => s.replace(&format!(" ({u})"), ""),
+        None => s,
+    }
+}
+
+/// An OAuth2 error answer (RFC 6749 §5.2), as many non-OAuth servers send them too.
+#[derive(Debug, serde::Deserialize)]
+pub struct OAuthError {
+    /// The error code, e.g. `invalid_grant`.
+    pub error: String,
+    /// The server's explanation, if any.
+    #[serde(default)]
+    pub error_description: Option<String>,
+}
+
+/// The OAuth error in `body`, if it holds one.
+pub fn oauth_error(body: &[u8]) -> Option<OAuthError> {
+    serde_json::from_slice::<OAuthError>(body)
+        .ok()
+        .filter(|e| !e.error.is_empty())
+}
+
+/// Reads the body of a successful answer to the `what` (e.g. "token response") from
+/// `host`, refusing one over `limit` bytes.
+pub async fn read_ok(
+    resp: reqwest::Response,
+    host: &str,
+    what: &str,
+    limit: usize,
+) -> Result<zeroize::Zeroizing<Vec<u8>>, AgentError> {
+    let body = body::read_up_to(resp, limit).await.map_err(|e| {
+        let mut err = unreachable(host, &e);
+        if let AgentError::Unreachable { why, .. } = &mut err {
+            *why = format!("reading the {what} failed: {why}");
         }
+        err
+    })?;
+    if body.truncated {
+        return Err(AgentError::BadAnswer {
+            host: host.to_owned(),
+            what: what.to_owned(),
+            why: format!("is larger than {} KiB", limit / 1024),
+        });
+    }
+    Ok(body.bytes)
+}
+
+/// Reads (the start of) an error answer to the `what` (e.g. "token request") and says what
+/// the server answered: `Rejected` for an OAuth error, `Http` otherwise.
+pub async fn read_failure(resp: reqwest::Response, host: &str, what: &str) -> AgentError {
+    let status = resp.status();
+    // A body that cannot be read still leaves the status to report.
+    let bytes = match body::read_up_to(resp, body::ERROR_LIMIT).await {
+        Ok(b) => b.bytes,
+        Err(_) => Default::default(),
+    };
+    status_error(host, what, status, &bytes)
+}
+
+/// What `host` answering `status` with `body` to the `what` means. Server errors, rate
+/// limits and the OAuth codes `server_error`/`temporarily_unavailable` are transient; other
+/// OAuth errors are the IdP's refusal; anything else is quoted.
+pub fn status_error(
+    host: &str,
+    what: &str,
+    status: reqwest::StatusCode,
+    body: &[u8],
+) -> AgentError {
+    use flyte_auth_proto::text::{bounded, snippet};
+    let busy = status.is_server_error()
+        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT;
+    let http = |detail: String, transient: bool| AgentError::Http {
+        host: host.to_owned(),
+        what: what.to_owned(),
+        status: status.to_string(),
+        detail,
+        transient,
+    };
+    match oauth_error(body) {
+        Some(e) if busy || e.error == "server_error" || e.error == "temporarily_unavailable" => {
+            let detail = match &e.error_description {
+                Some(d) => format!("{} ({})", bounded(&e.error, 100), bounded(d, 300)),
+                None => bounded(&e.error, 100),
+            };
+            http(detail, true)
+        }
+        Some(e) => AgentError::rejected(host, &e.error, e.error_description.as_deref()),
+        None => http(snippet(body, 200), busy),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::StatusCode;
+
+    #[test]
+    fn status_errors_say_what_was_answered() {
+        let e = status_error(
+            "idp",
+            "token request",
+            StatusCode::BAD_GATEWAY,
+            b"<h1>\x1b[2Jdown</h1>",
+        );
+        assert_eq!(
+            e.to_string(),
+            "idp answered HTTP 502 Bad Gateway to the token request: <h1>\\x1b[2Jdown</h1>"
+        );
+        assert_eq!(
+            e.to_wire().kind,
+            flyte_auth_proto::ErrorKind::IdpUnreachable
+        );
+        let e = status_error(
+            "idp",
+            "token request",
+            StatusCode::INTERNAL_SERVER_ERROR,
+            br#"{"error":"server_error"}"#,
+        );
+        assert_eq!(
+            e.to_string(),
+            "idp answered HTTP 500 Internal Server Error to the token request: server_error"
+        );
+        let e = status_error(
+            "idp",
+            "token request",
+            StatusCode::BAD_REQUEST,
+            br#"{"error":"invalid_grant","error_description":"revoked"}"#,
+        );
+        assert!(matches!(&e, AgentError::Rejected { error, .. } if error == "invalid_grant"));
+        let e = status_error("idp", "token request", StatusCode::NOT_FOUND, b"");
+        assert_eq!(
+            e.to_string(),
+            "idp answered HTTP 404 Not Found to the token request"
+        );
+        assert_eq!(e.to_wire().kind, flyte_auth_proto::ErrorKind::IdpRejected);
     }
 }

@@ -131,9 +131,27 @@ impl Client {
         }
     }
 
-    /// Every session's state.
+    /// Every session's state, fetched page by page (one page holds what fits in a frame).
     pub fn status(&mut self) -> Result<StatusReport> {
-        match self.request(&Request::Status, QUICK_READ_TIMEOUT, &mut |_| {})? {
+        let mut report = self.status_page(Request::Status)?;
+        let mut at = 0;
+        while let Some(next) = report.next_offset.take() {
+            // A page that does not move forward would loop for ever.
+            if next <= at {
+                return Err(crate::Error::Unexpected(format!(
+                    "status page at {at} points back to {next}"
+                )));
+            }
+            at = next;
+            let page = self.status_page(Request::StatusPage { offset: next })?;
+            report.sessions.extend(page.sessions);
+            report.next_offset = page.next_offset;
+        }
+        Ok(report)
+    }
+
+    fn status_page(&mut self, req: Request) -> Result<StatusReport> {
+        match self.request(&req, QUICK_READ_TIMEOUT, &mut |_| {})? {
             Response::Status(s) => Ok(s),
             other => Err(unexpected(other)),
         }

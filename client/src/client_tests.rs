@@ -56,6 +56,9 @@ fn fake_agent(script: Vec<Then>) -> (tempfile::TempDir, PathBuf, std::thread::Jo
                         pid: 7,
                         uptime_secs: 1,
                         sessions: Vec::new(),
+                        audit_log: None,
+                        next_offset: None,
+                        total_sessions: None,
                     };
                     write_message(&mut s, &Response::Status(report)).expect("write status");
                 }

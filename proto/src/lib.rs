@@ -10,6 +10,8 @@ pub mod frame;
 pub mod message;
 pub mod paths;
 pub mod profile;
+pub mod status_page;
+pub mod text;
 
 pub use error::ProtoError;
 pub use frame::MAX_FRAME_LEN;

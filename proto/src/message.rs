@@ -60,8 +60,16 @@ pub enum Request {
         #[serde(default)]
         all: bool,
     },
-    /// Describe every session (never a token).
+    /// Describe every session (never a token). With many sessions the answer is the first
+    /// page; its [`StatusReport::next_offset`] says where [`Request::StatusPage`] goes on.
     Status,
+    /// The page of `status` that starts at session number `offset` (sorted by endpoint).
+    /// `Status` is the same as `StatusPage { offset: 0 }`.
+    StatusPage {
+        /// Index of the first session to describe.
+        #[serde(default)]
+        offset: u32,
+    },
     /// Ask the agent to exit.
     Shutdown,
     /// A request type this agent does not know.
@@ -245,11 +253,18 @@ pub struct StatusReport {
     pub pid: u32,
     /// Seconds since the agent started.
     pub uptime_secs: u64,
-    /// One entry per session.
+    /// One entry per session of this page.
     pub sessions: Vec<SessionStatus>,
     /// Where the agent writes its audit log; `None` when it is off (and from older agents).
     #[serde(default)]
     pub audit_log: Option<String>,
+    /// Where the next page starts (ask with [`Request::StatusPage`]); `None` on the last
+    /// page. Status is paged so that any number of sessions fits the frame limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<u32>,
+    /// How many sessions the agent has in all, when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_sessions: Option<u32>,
 }
 
 /// What `status` shows about one session. Never contains a token.

@@ -104,7 +104,8 @@ fn server_error_on_a_cold_session_is_reported_and_shown_in_status() {
     assert!(out.stdout.is_empty());
     let err = stderr(&out);
     assert!(
-        err.contains("cannot reach") && err.contains("server_error"),
+        err.contains("answered HTTP 500 Internal Server Error to the token request")
+            && err.contains("server_error"),
         "{err}"
     );
     assert!(err.contains("hint:"), "{err}");

@@ -7,6 +7,7 @@ mod burst;
 mod common;
 mod config_cli;
 mod faults;
+mod idp_input;
 mod keyring;
 mod limits_fds;
 mod limits_memory;

@@ -1,12 +1,11 @@
 //! OAuth2 client credentials (API keys and app secrets), reference §4.
 //!
 //! HTTP Basic with the form-url-encoded secret, `scope` and `audience` as Flyte's clients send
-//! them. The oauth2 crate does the encoding and the response parsing.
+//! them (see [`super::token`]).
 
 use flyte_auth_proto::Profile;
-use oauth2::{AuthType, ClientId, ClientSecret};
 
-use super::{Effective, Grant, OAuthClient, classify, grant_from};
+use super::{Effective, Grant, token};
 use crate::AgentError;
 
 /// Runs the client-credentials grant for `profile`.
@@ -22,20 +21,12 @@ pub async fn fetch(
             eff.client_id
         ))
     })?;
-    let token_url = eff.token_url()?;
-    let client = OAuthClient::new(ClientId::new(eff.client_id.clone()))
-        .set_client_secret(ClientSecret::new(secret.expose().to_owned()))
-        .set_auth_type(AuthType::BasicAuth)
-        .set_token_uri(token_url);
-    let mut req = client
-        .exchange_client_credentials()
-        .add_scopes(eff.oauth_scopes());
+    let scope = eff.scope_param();
+    let mut form = vec![("scope", scope.as_str())];
     if let Some(aud) = &eff.audience {
-        req = req.add_extra_param("audience", aud.clone());
+        form.push(("audience", aud.as_str()));
     }
-    let resp = req
-        .request_async(http)
-        .await
-        .map_err(|e| classify(host, e))?;
-    Ok(grant_from(&resp))
+    let mut req = eff.token_request(host, "client_credentials", &form);
+    req.basic = Some((&eff.client_id, secret));
+    token::exchange(http, &req).await
 }

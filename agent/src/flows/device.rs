@@ -6,35 +6,80 @@
 
 use std::time::{Duration, Instant};
 
-use flyte_auth_proto::{Event, Profile};
+use flyte_auth_proto::text::printable;
+use flyte_auth_proto::{Event, Profile, Secret};
 use serde::Deserialize;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Effective, Grant, TokenResp, grant_from, now_ms};
+use super::token::{self, Outcome};
+use super::{Effective, Grant, answer, now_ms};
 use crate::AgentError;
 use crate::discovery::ServerSettings;
-use crate::http::unreachable;
+use crate::http::{body, read_failure, read_ok, unreachable};
 
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const DEFAULT_INTERVAL: u64 = 5;
+/// Longest poll interval obeyed: a larger one would outlast any device code.
+const MAX_INTERVAL: u64 = 300;
 /// `admin.deviceFlowConfig.timeout` default.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+/// Longest user code shown; real ones are about 8 characters.
+const MAX_USER_CODE: usize = 64;
+/// Longest verification URL shown.
+const MAX_URI: usize = 2048;
 
 #[derive(Debug, Deserialize)]
 struct DeviceAuthorization {
-    device_code: String,
+    device_code: Secret,
     user_code: String,
     #[serde(alias = "verification_url")]
     verification_uri: String,
+    #[serde(default)]
     verification_uri_complete: Option<String>,
-    expires_in: u64,
+    #[serde(default, deserialize_with = "answer::seconds")]
+    expires_in: Option<u64>,
+    #[serde(default, deserialize_with = "answer::seconds")]
     interval: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
-struct OAuthError {
-    error: String,
-    error_description: Option<String>,
+impl DeviceAuthorization {
+    /// Parses the answer, refusing what could not be shown to a user as is.
+    fn parse(host: &str, body: &[u8]) -> Result<Self, AgentError> {
+        let bad = |why: String| AgentError::BadAnswer {
+            host: host.to_owned(),
+            what: "device authorization".to_owned(),
+            why,
+        };
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let auth: DeviceAuthorization = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            bad(format!(
+                "is not valid JSON: {}",
+                flyte_auth_proto::text::bounded(&e.to_string(), 300)
+            ))
+        })?;
+        let fields = [
+            ("user_code", Some(&auth.user_code), MAX_USER_CODE),
+            ("verification_uri", Some(&auth.verification_uri), MAX_URI),
+            (
+                "verification_uri_complete",
+                auth.verification_uri_complete.as_ref(),
+                MAX_URI,
+            ),
+        ];
+        for (name, value, max) in fields {
+            match value {
+                Some(v) if v.trim().is_empty() => return Err(bad(format!("has an empty {name}"))),
+                Some(v) if v.len() > max => {
+                    return Err(bad(format!("has a {name} longer than {max} bytes")));
+                }
+                _ => {}
+            }
+        }
+        if auth.device_code.expose().is_empty() {
+            return Err(bad("has an empty device_code".into()));
+        }
+        Ok(auth)
+    }
 }
 
 /// Runs a device-flow login for `profile`.
@@ -70,26 +115,28 @@ pub async fn login(
         .send()
         .await;
     let resp = resp.map_err(|e| unreachable(host, &e))?;
-    let status = resp.status();
-    let body = resp.bytes().await.map_err(|e| unreachable(host, &e))?;
-    if !status.is_success() {
-        return Err(oauth_error(host, status, &body, "device authorization"));
+    const WHAT: &str = "device authorization request";
+    if !resp.status().is_success() {
+        return Err(read_failure(resp, host, WHAT).await);
     }
-    let auth: DeviceAuthorization =
-        serde_json::from_slice(&body).map_err(|e| AgentError::Unreachable {
-            host: host.to_owned(),
-            why: format!("unexpected device authorization response: {e}"),
-        })?;
-    let lifetime = Duration::from_secs(auth.expires_in).min(
-        profile
-            .device_timeout_secs
-            .map_or(DEFAULT_TIMEOUT, Duration::from_secs),
-    );
+    let body = read_ok(resp, host, "device authorization", body::DOCUMENT_LIMIT).await?;
+    let auth = DeviceAuthorization::parse(host, &body)?;
+    let configured = profile
+        .device_timeout_secs
+        .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+    let lifetime = auth
+        .expires_in
+        .filter(|&s| s > 0)
+        .map_or(DEFAULT_TIMEOUT, Duration::from_secs)
+        .min(configured);
     let _ = events.send(Event::DeviceCode {
-        verification_uri: auth.verification_uri.clone(),
-        user_code: auth.user_code.clone(),
-        verification_uri_complete: auth.verification_uri_complete.clone(),
-        expires_at: (now_ms() + lifetime.as_millis() as u64) / 1000,
+        verification_uri: printable(&auth.verification_uri).into_owned(),
+        user_code: printable(&auth.user_code).into_owned(),
+        verification_uri_complete: auth
+            .verification_uri_complete
+            .as_deref()
+            .map(|u| printable(u).into_owned()),
+        expires_at: now_ms().saturating_add(lifetime.as_millis() as u64) / 1000,
     });
     tracing::info!(%host, expires_in_s = lifetime.as_secs(), "device login started");
     poll(
@@ -116,16 +163,17 @@ async fn poll(
         .interval
         .or(configured_interval)
         .unwrap_or(DEFAULT_INTERVAL)
-        .max(1);
+        .clamp(1, MAX_INTERVAL);
+    let scope = eff.scope_param();
     let mut form = vec![
-        ("grant_type", GRANT_TYPE.to_owned()),
-        ("client_id", eff.client_id.clone()),
-        ("device_code", auth.device_code.clone()),
-        ("scope", eff.scopes.join(" ")),
+        ("client_id", eff.client_id.as_str()),
+        ("device_code", auth.device_code.expose()),
+        ("scope", scope.as_str()),
     ];
     if let Some(aud) = &eff.audience {
-        form.push(("audience", aud.clone()));
+        form.push(("audience", aud.as_str()));
     }
+    let req = eff.token_request(host, GRANT_TYPE, &form);
     let expired = || AgentError::Login("Device code expired: run the command again".into());
     loop {
         let wake = Instant::now() + Duration::from_secs(interval);
@@ -134,69 +182,35 @@ async fn poll(
             return Err(expired());
         }
         tokio::time::sleep_until(wake.into()).await;
-        let sent = http
-            .post(&eff.token_endpoint)
-            .header("Accept", "application/json")
-            .header("Cache-Control", "no-cache")
-            .form(&form)
-            .send()
-            .await;
-        let resp = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                // The user may still be typing the code; a blip must not lose the login.
-                tracing::warn!(%host, error = %crate::http::describe(&e), "device poll failed; retrying");
-                continue;
+        match token::call(http, &req).await {
+            Ok(Outcome::Tokens(g)) => return Ok(*g),
+            Ok(Outcome::Refused(_, e)) => match e.error.as_str() {
+                "authorization_pending" => {}
+                "slow_down" => interval = (interval + 5).min(MAX_INTERVAL),
+                "expired_token" => return Err(expired()),
+                "access_denied" => {
+                    return Err(AgentError::Login(format!(
+                        "the login to {host} was denied in the browser"
+                    )));
+                }
+                _ => {
+                    return Err(AgentError::rejected(
+                        host,
+                        &e.error,
+                        e.error_description.as_deref(),
+                    ));
+                }
+            },
+            // The user may still be typing the code; a blip must not lose the login.
+            Ok(Outcome::Failed(
+                e @ AgentError::Http {
+                    transient: true, ..
+                },
+            ))
+            | Err(e @ AgentError::Unreachable { .. }) => {
+                tracing::warn!(%host, error = %e, "device poll failed; retrying");
             }
-        };
-        let status = resp.status();
-        let body = resp.bytes().await.unwrap_or_default();
-        if status.is_success() {
-            let tokens: TokenResp =
-                serde_json::from_slice(&body).map_err(|e| AgentError::Unreachable {
-                    host: host.to_owned(),
-                    why: format!("unexpected token response: {e}"),
-                })?;
-            return Ok(grant_from(&tokens));
+            Ok(Outcome::Failed(e)) | Err(e) => return Err(e),
         }
-        match serde_json::from_slice::<OAuthError>(&body)
-            .map(|e| e.error)
-            .as_deref()
-        {
-            Ok("authorization_pending") => {}
-            Ok("slow_down") => interval += 5,
-            Ok("expired_token") => return Err(expired()),
-            Ok("access_denied") => {
-                return Err(AgentError::Login(format!(
-                    "the login to {host} was denied in the browser"
-                )));
-            }
-            _ if status.is_server_error() => {
-                tracing::warn!(%host, %status, "device poll got a server error; retrying");
-            }
-            _ => return Err(oauth_error(host, status, &body, "device login")),
-        }
-    }
-}
-
-/// An OAuth error response as an [`AgentError`].
-fn oauth_error(host: &str, status: reqwest::StatusCode, body: &[u8], what: &str) -> AgentError {
-    if status.is_server_error() {
-        return AgentError::Unreachable {
-            host: host.to_owned(),
-            why: format!("{what} answered HTTP {status}"),
-        };
-    }
-    match serde_json::from_slice::<OAuthError>(body) {
-        Ok(e) => AgentError::Rejected {
-            host: host.to_owned(),
-            error: e.error,
-            description: e.error_description,
-        },
-        Err(_) => AgentError::Rejected {
-            host: host.to_owned(),
-            error: format!("HTTP {status}"),
-            description: Some(what.to_owned()),
-        },
     }
 }

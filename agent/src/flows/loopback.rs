@@ -8,6 +8,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
+use flyte_auth_proto::text::bounded;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
@@ -173,7 +174,9 @@ fn respond(outcome: Outcome, host: &str) -> (Response<Full<Bytes>>, Done) {
             Some(Ok(code)),
         ),
         Outcome::IdpError(error, description) => {
-            let msg = match &description {
+            // The IdP's words, by way of the browser: short and printable.
+            let error = bounded(&error, 100);
+            let msg = match description.as_deref().map(|d| bounded(d, 500)) {
                 Some(d) => format!("the login to {host} failed: {error} ({d})"),
                 None => format!("the login to {host} failed: {error}"),
             };

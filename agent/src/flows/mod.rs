@@ -1,6 +1,8 @@
 //! Grant flows: one file per OAuth2 grant. Each takes a profile and the discovered server
-//! settings and returns a [`Grant`]; none of them touches session state.
+//! settings and returns a [`Grant`]; none of them touches session state. Every token request
+//! goes through [`token`], every token answer through [`answer`].
 
+pub mod answer;
 pub mod browser;
 pub mod client_credentials;
 pub mod device;
@@ -8,52 +10,18 @@ pub mod loopback;
 pub mod pkce;
 pub mod refresh;
 pub mod revoke;
+pub mod token;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use flyte_auth_proto::{AuthMode, Profile, Secret};
-use oauth2::basic::{
-    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
-    BasicTokenType,
-};
-use oauth2::{
-    ExtraTokenFields, RequestTokenError, StandardRevocableToken, StandardTokenResponse,
-    TokenResponse as _,
-};
-use serde::{Deserialize, Serialize};
 
 use crate::AgentError;
 use crate::discovery::ServerSettings;
 use crate::jwt;
 
-/// Lifetime assumed for a token that states neither `expires_in` nor a JWT `exp`: short, so
-/// that we refresh early rather than hand out a token the server already considers expired.
-const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
-
 /// Header Flyte servers read the token from when they name none.
 pub const DEFAULT_HEADER_KEY: &str = "authorization";
-
-/// The OIDC `id_token` that token responses may carry next to the OAuth2 fields.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IdToken {
-    /// The ID token, if the IdP sent one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id_token: Option<String>,
-}
-
-impl ExtraTokenFields for IdToken {}
-
-/// A token endpoint response.
-pub type TokenResp = StandardTokenResponse<IdToken, BasicTokenType>;
-
-/// The oauth2 client type every flow uses: standard errors, responses with an `id_token`.
-pub type OAuthClient = oauth2::Client<
-    BasicErrorResponse,
-    TokenResp,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
->;
 
 /// Tokens obtained from the IdP.
 #[derive(Debug, Clone)]
@@ -88,14 +56,27 @@ pub struct Effective {
 }
 
 impl Effective {
-    /// The token endpoint as the oauth2 crate wants it.
-    pub fn token_url(&self) -> Result<oauth2::TokenUrl, AgentError> {
-        oauth2::TokenUrl::new(self.token_endpoint.clone()).map_err(|e| {
-            AgentError::Config(format!(
-                "invalid token endpoint {}: {e}",
-                self.token_endpoint
-            ))
-        })
+    /// The token request for `grant_type` with `form` after it, to this session's endpoint.
+    pub fn token_request<'a>(
+        &'a self,
+        host: &'a str,
+        grant_type: &'static str,
+        form: &[(&'static str, &'a str)],
+    ) -> token::TokenRequest<'a> {
+        let mut all = vec![("grant_type", grant_type)];
+        all.extend_from_slice(form);
+        token::TokenRequest {
+            host,
+            endpoint: &self.token_endpoint,
+            form: all,
+            basic: None,
+            header_key: &self.header_key,
+        }
+    }
+
+    /// The requested scopes, space-separated, as the `scope` parameter carries them.
+    pub fn scope_param(&self) -> String {
+        self.scopes.join(" ")
     }
 
     /// The scopes to request, as the oauth2 crate wants them.
@@ -158,94 +139,10 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Turns an oauth2 token response into a [`Grant`], working out the expiry.
-pub fn grant_from(resp: &TokenResp) -> Grant {
-    let access = resp.access_token().secret().clone();
-    let now = now_ms();
-    let expires_at_ms = match resp.expires_in() {
-        Some(d) => now + d.as_millis() as u64,
-        None => jwt::claims(&access)
-            .and_then(|c| c.exp)
-            .map(|exp| exp * 1000)
-            .filter(|&exp| exp > now)
-            .unwrap_or(now + DEFAULT_LIFETIME.as_millis() as u64),
-    };
-    Grant {
-        access_token: Secret::new(access),
-        token_type: "Bearer".to_owned(),
-        issued_at_ms: now,
-        expires_at_ms,
-        refresh_token: resp
-            .refresh_token()
-            .map(|r| Secret::new(r.secret().clone())),
-        id_token: resp.extra_fields().id_token.clone().map(Secret::new),
-    }
-}
-
-/// Maps an oauth2 request error to ours. Server errors and transport failures are transient;
-/// OAuth error responses are rejections carrying the IdP's `error` and `error_description`.
-pub fn classify<RE: std::error::Error + 'static>(
-    host: &str,
-    e: RequestTokenError<RE, oauth2::basic::BasicErrorResponse>,
-) -> AgentError {
-    use oauth2::basic::BasicErrorResponseType as T;
-    match e {
-        RequestTokenError::ServerResponse(r) => {
-            let error = r.error().as_ref().to_owned();
-            let description = r.error_description().cloned();
-            if matches!(r.error(), T::Extension(x) if x == "server_error" || x == "temporarily_unavailable")
-            {
-                AgentError::Unreachable {
-                    host: host.to_owned(),
-                    why: format!("IdP answered {error}"),
-                }
-            } else {
-                AgentError::Rejected {
-                    host: host.to_owned(),
-                    error,
-                    description,
-                }
-            }
-        }
-        RequestTokenError::Request(re) => AgentError::Unreachable {
-            host: host.to_owned(),
-            why: transport_reason(&re),
-        },
-        RequestTokenError::Parse(_, body) => AgentError::Unreachable {
-            host: host.to_owned(),
-            why: format!(
-                "unexpected token endpoint response ({} bytes, not OAuth2 JSON)",
-                body.len()
-            ),
-        },
-        RequestTokenError::Other(msg) => AgentError::Unreachable {
-            host: host.to_owned(),
-            why: msg,
-        },
-    }
-}
-
-/// A transport error's reason, walking the source chain to the reqwest error inside.
-fn transport_reason(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        // oauth2 wraps the reqwest error in a Box, which is an error type of its own.
-        if let Some(re) = err.downcast_ref::<reqwest::Error>() {
-            return crate::http::describe(re);
-        }
-        if let Some(re) = err.downcast_ref::<Box<reqwest::Error>>() {
-            return crate::http::describe(re);
-        }
-        cur = err.source();
-    }
-    e.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::discovery::{OAuth2Metadata, PublicClientConfig};
-    use base64::Engine;
 
     fn settings() -> ServerSettings {
         ServerSettings {
@@ -290,32 +187,5 @@ mod tests {
         assert_eq!(e.header_key, "x-auth");
         p.client_id = None;
         assert!(Effective::resolve(&p, &settings()).is_err());
-    }
-
-    #[test]
-    fn expiry_falls_back_to_jwt_exp_and_id_token_is_kept() {
-        let exp = now_ms() / 1000 + 1234;
-        let payload =
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(r#"{{"exp":{exp}}}"#));
-        let body = serde_json::json!({
-            "access_token": format!("h.{payload}.s"),
-            "token_type": "Bearer",
-            "id_token": "id.tok.en",
-            "refresh_token": "rt",
-        });
-        let resp: TokenResp = serde_json::from_value(body).unwrap();
-        let g = grant_from(&resp);
-        assert_eq!(g.expires_at_ms, exp * 1000);
-        assert_eq!(g.id_token.as_ref().map(|s| s.expose()), Some("id.tok.en"));
-        assert_eq!(g.refresh_token.as_ref().map(|s| s.expose()), Some("rt"));
-        let opaque: TokenResp = serde_json::from_value(
-            serde_json::json!({"access_token": "opaque", "token_type": "bearer"}),
-        )
-        .unwrap();
-        let g = grant_from(&opaque);
-        assert_eq!(
-            g.expires_at_ms - g.issued_at_ms,
-            DEFAULT_LIFETIME.as_millis() as u64
-        );
     }
 }

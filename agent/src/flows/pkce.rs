@@ -7,10 +7,11 @@
 use std::time::Duration;
 
 use flyte_auth_proto::{BrowserEnv, Event, Profile};
-use oauth2::{AuthUrl, AuthorizationCode, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl};
+use oauth2::basic::BasicClient;
+use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Effective, Grant, OAuthClient, browser, classify, grant_from, loopback};
+use super::{Effective, Grant, browser, loopback, token};
 use crate::AgentError;
 use crate::discovery::ServerSettings;
 
@@ -45,11 +46,12 @@ pub async fn login(
         .filter(|r| !r.is_empty())
         .unwrap_or_else(|| DEFAULT_REDIRECT.to_owned());
     let bad = |what: &str, e: &dyn std::fmt::Display| {
-        AgentError::Config(format!("{host}: invalid {what}: {e}"))
+        AgentError::Config(
+            flyte_auth_proto::text::printable(&format!("{host}: invalid {what}: {e}")).into_owned(),
+        )
     };
-    let client = OAuthClient::new(ClientId::new(eff.client_id.clone()))
+    let client = BasicClient::new(ClientId::new(eff.client_id.clone()))
         .set_auth_uri(AuthUrl::new(auth_endpoint).map_err(|e| bad("authorization endpoint", &e))?)
-        .set_token_uri(eff.token_url()?)
         .set_redirect_uri(RedirectUrl::new(redirect.clone()).map_err(|e| bad("redirect URI", &e))?);
 
     let listener = loopback::bind(&redirect, host).await?;
@@ -80,11 +82,12 @@ pub async fn login(
                 timeout.as_secs()
             ))
         })??;
-    let resp = client
-        .exchange_code(AuthorizationCode::new(code))
-        .set_pkce_verifier(verifier)
-        .request_async(http)
-        .await
-        .map_err(|e| classify(host, e))?;
-    Ok(grant_from(&resp))
+    let code = zeroize::Zeroizing::new(code);
+    let form = [
+        ("code", code.as_str()),
+        ("redirect_uri", redirect.as_str()),
+        ("client_id", eff.client_id.as_str()),
+        ("code_verifier", verifier.secret().as_str()),
+    ];
+    token::exchange(http, &eff.token_request(host, "authorization_code", &form)).await
 }

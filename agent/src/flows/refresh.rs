@@ -2,9 +2,8 @@
 //! device-flow credentials; IdPs ignore or accept them for PKCE ones too.
 
 use flyte_auth_proto::{Profile, Secret};
-use oauth2::{ClientId, RefreshToken};
 
-use super::{Effective, Grant, OAuthClient, classify, grant_from};
+use super::{Effective, Grant, token};
 use crate::AgentError;
 
 /// Exchanges `refresh_token` for new tokens.
@@ -14,19 +13,15 @@ pub async fn refresh(
     eff: &Effective,
     refresh_token: &Secret,
 ) -> Result<Grant, AgentError> {
-    let host = profile.host();
-    let token_url = eff.token_url()?;
-    let client = OAuthClient::new(ClientId::new(eff.client_id.clone())).set_token_uri(token_url);
-    let rt = RefreshToken::new(refresh_token.expose().to_owned());
-    let mut req = client
-        .exchange_refresh_token(&rt)
-        .add_scopes(eff.oauth_scopes());
+    let scope = eff.scope_param();
+    let mut form = vec![
+        ("refresh_token", refresh_token.expose()),
+        ("scope", scope.as_str()),
+        ("client_id", eff.client_id.as_str()),
+    ];
     if let Some(aud) = &eff.audience {
-        req = req.add_extra_param("audience", aud.clone());
+        form.push(("audience", aud.as_str()));
     }
-    let resp = req
-        .request_async(http)
-        .await
-        .map_err(|e| classify(host, e))?;
-    Ok(grant_from(&resp))
+    let req = eff.token_request(profile.host(), "refresh_token", &form);
+    token::exchange(http, &req).await
 }

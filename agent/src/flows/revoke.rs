@@ -10,18 +10,12 @@ use serde::Deserialize;
 
 use super::Effective;
 use crate::discovery::ServerSettings;
-use crate::http::unreachable;
+use crate::http::{body, read_failure, read_ok, unreachable};
 use crate::{AgentError, Ctx};
 
 #[derive(Debug, Deserialize)]
 struct IssuerMetadata {
     revocation_endpoint: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct OAuthError {
-    error: String,
-    error_description: Option<String>,
 }
 
 /// Revokes `refresh_token` at the IdP. Returns `Ok(false)` when the IdP advertises no
@@ -53,22 +47,11 @@ pub async fn revoke(
         .send()
         .await
         .map_err(|e| unreachable(host, &e))?;
-    let status = resp.status();
-    if status.is_success() {
+    if resp.status().is_success() {
+        // The body says nothing we need (RFC 7009 §2.2); it is not read.
         return Ok(true);
     }
-    let body = resp.bytes().await.unwrap_or_default();
-    Err(match serde_json::from_slice::<OAuthError>(&body) {
-        Ok(e) => AgentError::Rejected {
-            host: host.to_owned(),
-            error: e.error,
-            description: e.error_description,
-        },
-        Err(_) => AgentError::Unreachable {
-            host: host.to_owned(),
-            why: format!("revocation answered HTTP {status}"),
-        },
-    })
+    Err(read_failure(resp, host, "revocation request").await)
 }
 
 /// The issuer's own revocation endpoint, from its discovery document, if it has one.
@@ -86,9 +69,13 @@ async fn issuer_revocation_endpoint(
             .header("Accept", "application/json")
             .send()
             .await;
-        if let Ok(resp) = resp
-            && resp.status().is_success()
-            && let Ok(meta) = resp.json::<IssuerMetadata>().await
+        let Ok(resp) = resp else { continue };
+        if !resp.status().is_success() {
+            continue;
+        }
+        let what = "issuer metadata";
+        if let Ok(bytes) = read_ok(resp, issuer, what, body::DOCUMENT_LIMIT).await
+            && let Ok(meta) = serde_json::from_slice::<IssuerMetadata>(&bytes)
             && meta.revocation_endpoint.is_some()
         {
             return meta.revocation_endpoint;

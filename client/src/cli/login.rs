@@ -4,6 +4,7 @@ use std::path::Path;
 
 use clap::Args;
 use flyte_auth::proto::AuthMode;
+use flyte_auth::proto::text::printable;
 use flyte_auth::{Client, config};
 
 use super::ProfileArgs;
@@ -50,8 +51,12 @@ pub fn login(socket: &Path, args: &LoginArgs) -> flyte_auth::Result<()> {
     prompter.done();
     let done = result?;
     match &done.subject {
-        Some(who) => eprintln!("Logged in to {} as {who}.", done.endpoint),
-        None => eprintln!("Logged in to {}.", done.endpoint),
+        Some(who) => eprintln!(
+            "Logged in to {} as {}.",
+            printable(&done.endpoint),
+            printable(who)
+        ),
+        None => eprintln!("Logged in to {}.", printable(&done.endpoint)),
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use flyte_auth::Error;
 use flyte_auth::proto::ErrorKind;
+use flyte_auth::proto::text::printable;
 
 /// Exit codes, as shown in `--help`.
 pub const EXIT_CODES_HELP: &str = "Exit codes:
@@ -11,13 +12,17 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
   2  invalid command line
   3  configuration error (config file, API key, endpoint)
   4  login required: run `flyte-auth login`
-  5  the endpoint or identity provider could not be reached
+  5  the endpoint or identity provider could not be reached, failed, or sent an unusable answer
   6  the identity provider rejected the request (bad credentials, revoked grant)
   7  the agent is unavailable, busy, or refused this user";
 
 /// Prints `e` with a hint on stderr and returns the exit code for it.
 pub fn report(e: &Error) -> u8 {
-    eprintln!("flyte-auth: {e}");
+    match e {
+        // The agent's messages quote IdP text: print no control character it may carry.
+        Error::Agent(w) => eprintln!("flyte-auth: {}", printable(&w.message)),
+        _ => eprintln!("flyte-auth: {e}"),
+    }
     let (code, hint) = match e.kind() {
         ErrorKind::Config => (
             3,

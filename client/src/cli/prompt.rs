@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use flyte_auth::proto::Event;
+use flyte_auth::proto::text::printable;
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 
@@ -35,7 +36,8 @@ impl Prompter {
     /// Prints `event`, then (on a terminal) spins until the next event or [`Prompter::done`].
     pub fn show(&mut self, event: &Event) {
         self.stop_spinner();
-        let (text, waiting) = render(event, self.tty);
+        // The agent already escapes network text; the client checks again before printing.
+        let (text, waiting) = render(&printable_event(event), self.tty);
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(text.as_bytes());
         let _ = err.flush();
@@ -60,6 +62,32 @@ impl Prompter {
 impl Drop for Prompter {
     fn drop(&mut self) {
         self.stop_spinner();
+    }
+}
+
+/// `event` with every text field passed through [`printable`].
+fn printable_event(event: &Event) -> Event {
+    let p = |s: &String| printable(s).into_owned();
+    match event {
+        Event::OpenUrl { url, opened } => Event::OpenUrl {
+            url: p(url),
+            opened: *opened,
+        },
+        Event::DeviceCode {
+            verification_uri,
+            user_code,
+            verification_uri_complete,
+            expires_at,
+        } => Event::DeviceCode {
+            verification_uri: p(verification_uri),
+            user_code: p(user_code),
+            verification_uri_complete: verification_uri_complete.as_ref().map(p),
+            expires_at: *expires_at,
+        },
+        Event::Progress { message } => Event::Progress {
+            message: p(message),
+        },
+        Event::Unknown => Event::Unknown,
     }
 }
 

@@ -5,6 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 use flyte_auth::Client;
+use flyte_auth::proto::text::printable;
 use flyte_auth::proto::{SessionStatus, StatusReport};
 
 /// Arguments of `flyte-auth status`.
@@ -35,12 +36,13 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Human-readable status.
+/// Human-readable status. Every text field is printed through [`printable`]: endpoints,
+/// subjects and errors come from the network by way of the agent.
 fn render(r: &StatusReport, now: u64) -> String {
     let mut s = format!(
         "agent: running (pid {}, version {}, up {})\n",
         r.pid,
-        r.agent_version,
+        printable(&r.agent_version),
         span(r.uptime_secs)
     );
     if let Some(path) = &r.audit_log {
@@ -56,19 +58,20 @@ fn render(r: &StatusReport, now: u64) -> String {
 }
 
 fn render_session(x: &SessionStatus, now: u64) -> String {
-    let mut s = format!("\n{}  ({})\n", x.endpoint, x.mode);
-    s.push_str(&format!("  state:         {}\n", x.state));
+    let mut s = format!("\n{}  ({})\n", printable(&x.endpoint), x.mode);
+    s.push_str(&format!("  state:         {}\n", printable(&x.state)));
     if let Some(sub) = &x.subject {
-        s.push_str(&format!("  logged in as:  {sub}\n"));
+        s.push_str(&format!("  logged in as:  {}\n", printable(sub)));
     }
     if let Some(id) = &x.client_id {
-        s.push_str(&format!("  client id:     {id}\n"));
+        s.push_str(&format!("  client id:     {}\n", printable(id)));
     }
     if !x.scopes.is_empty() {
-        s.push_str(&format!("  scopes:        {}\n", x.scopes.join(" ")));
+        let scopes = x.scopes.join(" ");
+        s.push_str(&format!("  scopes:        {}\n", printable(&scopes)));
     }
     if let Some(aud) = &x.audience {
-        s.push_str(&format!("  audience:      {aud}\n"));
+        s.push_str(&format!("  audience:      {}\n", printable(aud)));
     }
     if let Some(exp) = x.expires_at {
         let when = if exp > now {
@@ -85,10 +88,10 @@ fn render_session(x: &SessionStatus, now: u64) -> String {
         ));
     }
     if let Some(storage) = &x.storage {
-        s.push_str(&format!("  stored in:     {storage}\n"));
+        s.push_str(&format!("  stored in:     {}\n", printable(storage)));
     }
     if let Some(err) = &x.last_error {
-        s.push_str(&format!("  last error:    {err}\n"));
+        s.push_str(&format!("  last error:    {}\n", printable(err)));
     }
     s
 }
@@ -123,17 +126,26 @@ mod tests {
                 subject: Some("ci".into()),
                 expires_at: Some(1_000 + 125),
                 next_refresh_at: Some(1_000 + 5),
-                last_error: Some("cannot reach flyte.example.com: timed out".into()),
+                last_error: Some("flyte.example.com rejected the request: x (\x1b[2Jboo)".into()),
                 last_used_at: Some(1_000),
                 storage: Some("memory only".into()),
             }],
             audit_log: Some("/s/audit.jsonl".into()),
+            next_offset: None,
+            total_sessions: Some(1),
         };
         let text = render(&r, 1_000);
         assert!(text.contains("pid 42"), "{text}");
         assert!(text.contains("up 1h 1m"), "{text}");
         assert!(text.contains("token expires: in 2m 5s"), "{text}");
-        assert!(text.contains("last error:    cannot reach"), "{text}");
+        assert!(
+            text.contains("last error:    flyte.example.com rejected the request: x (\\x1b[2Jboo)"),
+            "{text}"
+        );
+        assert!(
+            !text.contains('\x1b'),
+            "no raw escape reaches the terminal: {text}"
+        );
         assert!(text.contains("stored in:     memory only"), "{text}");
         assert!(text.contains("audit log: /s/audit.jsonl"), "{text}");
     }

@@ -48,6 +48,7 @@ fn every_request_round_trips() {
         all: true,
     });
     round_trip(Request::Status);
+    round_trip(Request::StatusPage { offset: 190 });
     round_trip(Request::Shutdown);
     round_trip(Request::Unknown);
 }
@@ -109,6 +110,8 @@ fn every_response_round_trips() {
             storage: Some("Secret Service".into()),
         }],
         audit_log: Some("/home/a/.local/state/flyte-auth/audit.jsonl".into()),
+        next_offset: Some(1),
+        total_sessions: Some(2),
     }));
     round_trip(Response::Ok);
     round_trip(Response::LoggedIn {
@@ -135,6 +138,8 @@ fn unknown_types_decode_to_unknown_and_extra_fields_are_ignored() {
     );
     let r: Request = decode(br#"{"type":"status","future_field":true}"#).unwrap();
     assert_eq!(r, Request::Status);
+    let r: Request = decode(br#"{"type":"status_page"}"#).unwrap();
+    assert_eq!(r, Request::StatusPage { offset: 0 });
     let e: WireError = decode(br#"{"kind":"new_kind","message":"m"}"#).unwrap();
     assert_eq!(e.kind, ErrorKind::Unknown);
 }
@@ -157,4 +162,14 @@ fn get_token_defaults_min_valid() {
 fn a_missing_type_tag_is_malformed() {
     assert!(decode::<Request>(br#"{"version":1}"#).is_err());
     assert!(decode::<Request>(br#"[]"#).is_err());
+}
+
+#[test]
+fn status_reports_of_older_agents_are_one_page() {
+    let r: StatusReport =
+        decode(br#"{"agent_version":"0.1.0","pid":1,"uptime_secs":2,"sessions":[]}"#).unwrap();
+    assert_eq!((r.next_offset, r.total_sessions), (None, None));
+    // The last page says nothing about a next one, so an older client reads it as before.
+    let text = serde_json::to_string(&r).unwrap();
+    assert!(!text.contains("next_offset"), "{text}");
 }

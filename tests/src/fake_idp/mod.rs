@@ -7,11 +7,14 @@
 //! error handling.
 
 mod outage;
+mod answers;
 mod routes;
 mod server;
 mod state;
 mod token;
 
+#[cfg(test)]
+mod answers_tests;
 #[cfg(test)]
 mod device_tests;
 #[cfg(test)]
@@ -28,6 +31,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 pub use outage::Outage;
+pub use answers::Answer;
 use state::{Decision, Shared, State, lock};
 
 /// Client id accepted for `client_credentials` until [`FakeIdp::set_client`] changes it.

@@ -1,8 +1,8 @@
 //! Request routing, the discovery documents (both JSON casings), `/authorize`, and the
 //! response and form helpers shared with the token module.
 
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use super::state::{Shared, lock};
 use super::{AUDIENCE, AUTH_METADATA_KEY, Fault, PUBLIC_CLIENT_ID, token};
 
-/// Response body type of every route.
-pub(super) type Body = Full<Bytes>;
+/// Response body type of every route (it can stream: see `answers.rs`).
+pub(super) type Body = super::answers::Body;
 
 const CONNECT_METADATA: &str = "/flyteidl2.auth.AuthMetadataService/GetOAuth2Metadata";
 const CONNECT_CLIENT_CONFIG: &str = "/flyteidl2.auth.AuthMetadataService/GetPublicClientConfig";
@@ -81,7 +81,7 @@ pub(super) async fn handle(
         (&Method::POST, "/revoke") => token::revoke(&state, &body),
         _ => json(StatusCode::NOT_FOUND, json!({"error": "not_found"})),
     };
-    Ok(resp)
+    Ok(super::answers::apply(&state, &path, resp).await)
 }
 
 /// JSON key casing: grpc-gateway's snake_case (Flyte 1 HTTP) or protojson camelCase (Connect).

@@ -59,6 +59,8 @@ pub(super) struct State {
     pub device_polls: Vec<Instant>,
     /// Whole-server outages and the call log (see `outage.rs`).
     pub outage: super::outage::OutageState,
+    /// Bad answers in force (see `answers.rs`).
+    pub answers: super::answers::AnswerState,
     /// Source of distinct ids for tokens and codes.
     next_id: u64,
 }
@@ -87,6 +89,7 @@ impl State {
             last_device_form: None,
             device_polls: Vec::new(),
             outage: Default::default(),
+            answers: Default::default(),
             next_id: 0,
         }
     }
