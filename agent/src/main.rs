@@ -17,6 +17,8 @@ use flyte_auth_agent::{activation, listener};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
+mod hygiene;
+
 /// The flyte-auth agent: holds Flyte/Union logins and serves tokens to `flyte-auth` clients.
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -59,8 +61,13 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
+    // Before anything secret can be in memory: no core dumps, no same-user memory reads.
+    let unhardened = hygiene::harden();
     let args = Args::parse();
     init_tracing();
+    for (step, e) in unhardened {
+        tracing::warn!(error = %e, "cannot {step}; continuing without it");
+    }
     match real_main(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
