@@ -4,6 +4,7 @@
 mod common;
 mod config_cli;
 mod faults;
+mod flood;
 mod hygiene;
 mod keyring;
 mod login_device;
