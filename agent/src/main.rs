@@ -249,9 +249,30 @@ fn watch_signals(shutdown: CancellationToken) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Wire-level targets capped whatever `FLYTE_AUTH_LOG` says (unless it names them itself):
+/// their trace output dumps requests, D-Bus messages or TLS records, and with them tokens,
+/// client secrets and Basic-auth headers. tests/e2e/redaction.rs holds every flow to this.
+const WIRE_CAPS: &[(&str, &str)] = &[
+    ("reqwest::connect::verbose", "off"),
+    ("hyper", "debug"),
+    ("h2", "debug"),
+    ("rustls", "debug"),
+    ("zbus", "debug"),
+];
+
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FLYTE_AUTH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let spec = std::env::var("FLYTE_AUTH_LOG").unwrap_or_default();
+    let mut filter = tracing_subscriber::EnvFilter::try_new(&spec)
+        .ok()
+        .filter(|_| !spec.trim().is_empty())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    for (target, level) in WIRE_CAPS {
+        if !spec.contains(target)
+            && let Ok(d) = format!("{target}={level}").parse()
+        {
+            filter = filter.add_directive(d);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

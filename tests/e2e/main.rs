@@ -12,6 +12,7 @@ mod login_pkce;
 mod login_sessions;
 mod proc;
 mod real_idp;
+mod redaction;
 mod sdk;
 mod service;
 mod socket;
