@@ -7,6 +7,7 @@ mod faults;
 mod flood;
 mod hygiene;
 mod keyring;
+mod load;
 mod login_device;
 mod login_pkce;
 mod login_sessions;
