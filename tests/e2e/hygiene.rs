@@ -1,12 +1,14 @@
 //! Process hygiene: another process of the agent's own user cannot read the agent's
-//! environment or memory, and the agent writes no core file.
+//! environment or memory, and neither the agent nor the client writes a core file.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
-use flyte_auth_e2e::harness::{bin, stderr, stdout};
+use std::time::Duration;
+
+use flyte_auth_e2e::harness::{bin, stderr, stdout, wait_until};
 
 /// The unprivileged user the agent and the prying process run as.
 const NOBODY: u32 = 65534;
@@ -156,4 +158,53 @@ fn the_agents_own_user_cannot_read_its_environment_or_memory_and_it_dumps_no_cor
         "core limits (soft, hard): {core:?}"
     );
     drop(agent);
+}
+
+#[test]
+fn the_client_dumps_no_core_while_it_holds_a_secret() {
+    // A stand-in agent that accepts and never answers: the client then sits waiting with its
+    // profile (and secret) in memory, long enough to look at its limits.
+    let dir = tempfile::Builder::new()
+        .prefix("fa-hyg")
+        .tempdir()
+        .expect("temp dir");
+    let socket = dir.path().join("agent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    let mut client = Command::new("sh")
+        .args(["-c", "ulimit -c unlimited && exec \"$@\"", "sh"])
+        .arg(bin("flyte-auth"))
+        .arg("status")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env("FLYTE_AUTH_SOCK", &socket)
+        .env("FLYTE_API_KEY", MARKER)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn flyte-auth");
+    // Once it has connected, its `main` has long passed the point where the limit is set.
+    listener.set_nonblocking(true).expect("nonblocking");
+    let mut conn = None;
+    let connected = wait_until(Duration::from_secs(20), || {
+        conn = conn.take().or_else(|| listener.accept().ok());
+        conn.is_some()
+    });
+    assert!(connected, "the client never connected");
+    let limits =
+        std::fs::read_to_string(format!("/proc/{}/limits", client.id())).unwrap_or_default();
+    let _ = client.kill();
+    let _ = client.wait();
+    drop(conn);
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap_or("");
+    let fields: Vec<&str> = core.split_whitespace().collect();
+    assert_eq!(
+        fields.get(4..6),
+        Some(&["0", "0"][..]),
+        "client core limits (soft, hard): {core:?}"
+    );
 }
