@@ -17,6 +17,8 @@ use flyte_auth_agent::{activation, listener};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
+mod hygiene;
+
 /// The flyte-auth agent: holds Flyte/Union logins and serves tokens to `flyte-auth` clients.
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -68,9 +70,14 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
+    // Before anything secret can be in memory: no core dumps, no same-user memory reads.
+    let unhardened = hygiene::harden();
     let args = Args::parse();
     let ready_stdout = args.ready_stdout;
     init_tracing();
+    for (step, e) in unhardened {
+        tracing::warn!(error = %e, "cannot {step}; continuing without it");
+    }
     match real_main(args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -269,9 +276,30 @@ fn watch_signals(shutdown: CancellationToken) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Wire-level targets capped whatever `FLYTE_AUTH_LOG` says (unless it names them itself):
+/// their trace output dumps requests, D-Bus messages or TLS records, and with them tokens,
+/// client secrets and Basic-auth headers. tests/e2e/redaction.rs holds every flow to this.
+const WIRE_CAPS: &[(&str, &str)] = &[
+    ("reqwest::connect::verbose", "off"),
+    ("hyper", "debug"),
+    ("h2", "debug"),
+    ("rustls", "debug"),
+    ("zbus", "debug"),
+];
+
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("FLYTE_AUTH_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let spec = std::env::var("FLYTE_AUTH_LOG").unwrap_or_default();
+    let mut filter = tracing_subscriber::EnvFilter::try_new(&spec)
+        .ok()
+        .filter(|_| !spec.trim().is_empty())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    for (target, level) in WIRE_CAPS {
+        if !spec.contains(target)
+            && let Ok(d) = format!("{target}={level}").parse()
+        {
+            filter = filter.add_directive(d);
+        }
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    no_core_dumps();
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -15,5 +16,19 @@ fn main() -> ExitCode {
             let code = cli::output::report(&e);
             ExitCode::from(code)
         }
+    }
+}
+
+/// The client holds a client secret or API key (and prints a token) for a moment: a crash
+/// then must not write them into a core file. One syscall; a failure changes nothing else.
+fn no_core_dumps() {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, setrlimit};
+        let zero = Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        };
+        let _ = setrlimit(Resource::Core, zero);
     }
 }

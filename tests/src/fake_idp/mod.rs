@@ -6,8 +6,8 @@
 //! `/revoke`. Tests drive it from blocking code and inject [`Fault`]s to exercise the agent's
 //! error handling.
 
-mod outage;
 mod answers;
+mod outage;
 mod routes;
 mod server;
 mod state;
@@ -30,8 +30,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-pub use outage::Outage;
 pub use answers::Answer;
+pub use outage::Outage;
 use state::{Decision, Shared, State, lock};
 
 /// Client id accepted for `client_credentials` until [`FakeIdp::set_client`] changes it.
