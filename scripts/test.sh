@@ -14,7 +14,7 @@ echo "==> cargo test (in a throwaway D-Bus session with its own gnome-keyring)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-bash scripts/with-keyring.sh cargo test --workspace --all-targets --locked 2>&1 | tee "$log" \
+bash scripts/with-keyring.sh cargo test --workspace --all-targets --locked --no-fail-fast 2>&1 | tee "$log" \
   || status=$?
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

@@ -85,6 +85,17 @@ pub enum AgentError {
 }
 
 impl AgentError {
+    /// Whether the failure was on the server's side (unreachable, a 5xx or rate limit, an
+    /// unusable answer), so that trying again later may work and repeated tries must back
+    /// off; a refusal (bad secret, revoked grant) is not.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            AgentError::Unreachable { .. } | AgentError::BadAnswer { .. } => true,
+            AgentError::Http { transient, .. } => *transient,
+            _ => false,
+        }
+    }
+
     /// The wire form of this error.
     pub fn to_wire(&self) -> WireError {
         let kind = match self {

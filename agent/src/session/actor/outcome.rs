@@ -135,7 +135,7 @@ impl Actor {
     /// clients asking in a loop do not turn into a loop of calls; `flyte-auth login` still
     /// tries at once.
     fn back_off_login(&mut self, e: &AgentError) {
-        if !matches!(e, AgentError::Unreachable { .. }) {
+        if !e.is_transient() {
             return;
         }
         self.failures += 1;
