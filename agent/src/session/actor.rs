@@ -127,7 +127,7 @@ impl Actor {
         loop {
             let timer = self.refresh_at.filter(|_| self.running.is_none());
             let prune = self.running.is_some();
-            let stale_at = self.waiters.iter().filter_map(|w| w.stale_at).min();
+            let answer_by = self.waiters.iter().filter_map(|w| w.answer_by).min();
             let forget_at = self.forget_at();
             tokio::select! {
                 cmd = self.inbox.recv() => match cmd {
@@ -158,7 +158,7 @@ impl Actor {
                 Some(event) = recv_event(&mut self.running) => self.on_event(event),
                 _ = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => self.on_timer(),
                 _ = sleep(PRUNE_EVERY), if prune => self.prune(),
-                _ = sleep_until(stale_at.unwrap_or_else(Instant::now)), if stale_at.is_some() => self.serve_stale_waiters(),
+                _ = sleep_until(answer_by.unwrap_or_else(Instant::now)), if answer_by.is_some() => self.answer_overdue(),
                 _ = sleep_until(forget_at.unwrap_or_else(Instant::now)), if forget_at.is_some() => {
                     if self.forget() {
                         break;

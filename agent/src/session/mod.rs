@@ -215,7 +215,7 @@ fn waiter(interactive: bool, min_valid: Duration) -> (Waiter, Ticket) {
             events,
             interactive,
             min_valid,
-            stale_at: None,
+            answer_by: None,
         },
         Ticket::Pending {
             reply: reply_rx,
