@@ -12,6 +12,8 @@ mod flow;
 mod messages;
 pub mod schedule;
 mod status;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
