@@ -1,6 +1,7 @@
 //! IdP outages on a real schedule: a minute-long outage costs a bounded number of jittered
-//! calls and the agent recovers within one backoff step; a stalled IdP does not hold a
-//! client that a still-valid token can serve; sessions that never got a token are forgotten.
+//! calls and the agent recovers within one backoff step; a stalled IdP holds no client for
+//! its timeout (a still-valid token is served with a warning, else the client fails fast);
+//! sessions that never got a token are forgotten and their memory reused.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -170,6 +171,20 @@ fn a_stalled_idp_serves_the_still_valid_token_with_a_warning() {
         took < Duration::from_secs(15),
         "answered only after {took:?}: it waited for the stalled IdP"
     );
+
+    // Once nothing valid is left, a client fails fast instead of sitting out the timeout.
+    thread::sleep(Duration::from_secs(6));
+    let asked = Instant::now();
+    let out = env.flyte_auth(&["token"]);
+    let took = asked.elapsed();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("no answer"), "{err}");
+    assert!(
+        took < Duration::from_secs(15),
+        "failed only after {took:?}: it waited for the stalled IdP"
+    );
+    eprintln!("failed in {took:?} with the IdP stalled and the token expired");
 }
 
 /// Resident memory of `pid` in KiB.
@@ -207,38 +222,36 @@ fn listed_sessions(env: &TestEnv) -> Option<usize> {
 #[test]
 fn sessions_that_never_got_a_token_are_forgotten_and_their_memory_reused() {
     let mut env = TestEnv::new();
+    // Long enough that a whole round is listed at once, even on a loaded machine.
     let pid = env
-        .start_agent(&["--forget-failed-secs", "2"])
+        .start_agent(&["--forget-failed-secs", "5"])
         .expect("agent");
     let port = free_port();
-    let gone = |round: u32| {
-        let gone = wait_until(Duration::from_secs(20), || listed_sessions(&env) == Some(0));
-        assert!(gone, "round {round}: failed sessions still listed");
-    };
-    typo_sessions(&env, port, 0, 100);
-    assert_eq!(listed_sessions(&env), Some(100));
-    gone(0);
-
+    // As many as one `status` frame can list.
     let n: u32 = std::env::var("OUTAGE_TYPO_SESSIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(500);
+        .unwrap_or(180);
     let before = rss_kib(pid);
     let mut peaks = Vec::new();
-    for round in 1..=3 {
+    for round in 0..3 {
         typo_sessions(&env, port, round * n, n);
         peaks.push(rss_kib(pid));
-        gone(round);
+        if round == 0 && n <= 180 {
+            assert_eq!(listed_sessions(&env), Some(n as usize));
+        }
+        let gone = wait_until(Duration::from_secs(30), || listed_sessions(&env) == Some(0));
+        assert!(gone, "round {round}: failed sessions still listed");
     }
     let after = rss_kib(pid);
     eprintln!(
         "agent RSS with {n} never-obtained sessions per round: {before} KiB before, peaks {peaks:?} KiB, {after} KiB after removal"
     );
-    // Memory of removed sessions is reused: the third round costs far less than the first.
-    let first_round = peaks[0].saturating_sub(before);
-    let third_round = peaks[2].saturating_sub(peaks[0]);
+    // Memory of removed sessions is reused: once the allocator has warmed up (two rounds
+    // here), another round costs next to nothing; kept sessions would cost ~15 KiB each.
+    let third_round = peaks[2].saturating_sub(peaks[1]);
     assert!(
-        third_round < first_round / 2 + 512,
+        third_round < u64::from(n) * 15 / 3,
         "RSS keeps growing with failed sessions: {before} KiB, then {peaks:?} KiB"
     );
 }

@@ -84,10 +84,10 @@ pub(super) struct Actor {
     pub ctx: Arc<Ctx>,
     pub profile: Profile,
     /// Where the registry lists this session, and under which id.
-    pub key: SessionKey,
-    pub id: u64,
-    pub registry: Weak<Map>,
-    pub inbox: mpsc::Receiver<Command>,
+    key: SessionKey,
+    id: u64,
+    registry: Weak<Map>,
+    inbox: mpsc::Receiver<Command>,
     publish: watch::Sender<Option<Arc<Issued>>>,
     done_tx: mpsc::Sender<(u64, FlowResult)>,
     done_rx: mpsc::Receiver<(u64, FlowResult)>,
@@ -106,12 +106,12 @@ pub(super) struct Actor {
     pub last_error: Option<AgentError>,
     /// No attempt starts before this after a failure (`schedule::retry_delay`); requests
     /// meanwhile are answered at once.
-    pub backoff_until: Option<Instant>,
+    backoff_until: Option<Instant>,
     /// Whether a token was ever obtained (or restored): sessions that never got one are
     /// forgotten when unused.
-    pub ever_obtained: bool,
+    ever_obtained: bool,
     /// A request was reaching this session when it was to be forgotten: look again then.
-    pub forget_not_before: Option<Instant>,
+    forget_not_before: Option<Instant>,
     last_used: Instant,
     pub last_used_unix: u64,
     /// Why a human must log in (refresh token rejected, logged out), if so.
@@ -127,7 +127,7 @@ impl Actor {
         loop {
             let timer = self.refresh_at.filter(|_| self.running.is_none());
             let prune = self.running.is_some();
-            let stale_at = self.waiters.iter().filter_map(|w| w.stale_at).min();
+            let answer_by = self.waiters.iter().filter_map(|w| w.answer_by).min();
             let forget_at = self.forget_at();
             tokio::select! {
                 cmd = self.inbox.recv() => match cmd {
@@ -158,7 +158,7 @@ impl Actor {
                 Some(event) = recv_event(&mut self.running) => self.on_event(event),
                 _ = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => self.on_timer(),
                 _ = sleep(PRUNE_EVERY), if prune => self.prune(),
-                _ = sleep_until(stale_at.unwrap_or_else(Instant::now)), if stale_at.is_some() => self.serve_stale_waiters(),
+                _ = sleep_until(answer_by.unwrap_or_else(Instant::now)), if answer_by.is_some() => self.answer_overdue(),
                 _ = sleep_until(forget_at.unwrap_or_else(Instant::now)), if forget_at.is_some() => {
                     if self.forget() {
                         break;

@@ -48,9 +48,10 @@ pub(crate) struct Waiter {
     pub interactive: bool,
     /// How long the token it gets must stay valid (zero for logins).
     pub min_valid: Duration,
-    /// When it gets the still-valid token (with a warning) if the refresh it waits for has
-    /// not finished by then; `None`: it waits for the flow.
-    pub stale_at: Option<Instant>,
+    /// If the refresh it waits for has not finished by then, it gets the still-valid token
+    /// (with a warning), or an error if none is left (`schedule::join_wait`); `None`: it
+    /// waits for the flow.
+    pub answer_by: Option<Instant>,
 }
 
 /// What a request to a session leads to.

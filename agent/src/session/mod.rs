@@ -12,6 +12,8 @@ mod flow;
 mod messages;
 pub mod schedule;
 mod status;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -215,7 +217,7 @@ fn waiter(interactive: bool, min_valid: Duration) -> (Waiter, Ticket) {
             events,
             interactive,
             min_valid,
-            stale_at: None,
+            answer_by: None,
         },
         Ticket::Pending {
             reply: reply_rx,

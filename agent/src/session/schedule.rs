@@ -22,6 +22,10 @@ const BACKOFF_JITTER: f64 = 0.25;
 /// How long a client whose `min_valid` the current token does not meet waits for a running
 /// refresh before it is given the still-valid token with a warning.
 pub const JOIN_WAIT: Duration = Duration::from_secs(2);
+/// How long a client with no valid token to fall back on waits for a running refresh before
+/// it is told the IdP does not answer: long enough for a slow IdP, short against a stalled
+/// one (whose HTTP timeout is 15 s); the refresh goes on and serves the next request.
+pub const EMPTY_WAIT: Duration = Duration::from_secs(5);
 
 /// How long to wait before refreshing a token issued at `issued_ms` and expiring at
 /// `expires_ms` (Unix ms), seen at `now_ms`. Refresh when a third of the lifetime or five
@@ -55,12 +59,16 @@ pub fn retry_delay(failures: u32, usable_for: Duration, jitter: f64) -> Duration
     backoff(failures, BACKOFF_MAX, jitter).min(usable_for.max(floor))
 }
 
-/// How much longer a client whose `min_valid` is unmet waits for a refresh that has been
-/// running for `running_for`, given that the current token stays usable for `usable_for`:
-/// until the refresh has had [`JOIN_WAIT`], and never past the token's end. Zero: give it
-/// the still-valid token now.
-pub fn stale_wait(running_for: Duration, usable_for: Duration) -> Duration {
-    JOIN_WAIT.saturating_sub(running_for).min(usable_for)
+/// How much longer a client whose `min_valid` is unmet waits for a refresh (or client
+/// credentials fetch) that has been running for `running_for`. With a token still usable for
+/// `usable_for`, until the refresh has had [`JOIN_WAIT`] and never past the token's end, then
+/// it gets that token; with none, until the refresh has had [`EMPTY_WAIT`], then it gets an
+/// error. Zero: answer now.
+pub fn join_wait(running_for: Duration, usable_for: Option<Duration>) -> Duration {
+    match usable_for {
+        Some(usable) => JOIN_WAIT.saturating_sub(running_for).min(usable),
+        None => EMPTY_WAIT.saturating_sub(running_for),
+    }
 }
 
 /// Whether a session may be removed: it never held a login (no token was ever obtained, no

@@ -1,6 +1,6 @@
 //! A session actor's answers while its IdP fails or is slow: the still-valid token with a
 //! warning when it is shorter-lived than the client asked for, or the error with when the
-//! next try is; and how long a client waits for a refresh that a valid token could spare.
+//! next try is; and how long a client waits for a refresh before it is answered anyway.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::Actor;
 use crate::flows::now_ms;
-use crate::session::schedule::{secs_ceil, stale_wait};
+use crate::session::schedule::{join_wait, secs_ceil};
 use crate::session::{Issued, Reply, Waiter};
 
 impl Actor {
@@ -42,56 +42,56 @@ impl Actor {
         }
     }
 
-    /// The still-usable token with a warning that the refresh is slow, if there is one.
-    fn answer_slow(&self, min_valid: Duration) -> Option<TokenResponse> {
-        let cur = self.usable()?;
+    /// The answer for a client that waited long enough for a slow refresh: the still-usable
+    /// token with a warning, else an error saying the IdP does not answer.
+    fn answer_slow(&self, min_valid: Duration) -> Reply {
+        let host = self.profile.host();
         let secs = self
             .running
             .as_ref()
             .map_or(0, |r| r.started.elapsed().as_secs());
-        let why = format!(
-            "{} has not answered the refresh in {secs} s; it goes on in the background",
-            self.profile.host()
-        );
-        Some(with_warning(&cur, min_valid, &why))
+        match self.usable() {
+            Some(cur) => {
+                let why = format!(
+                    "{host} has not answered the refresh in {secs} s; it goes on in the background"
+                );
+                Ok(with_warning(&cur, min_valid, &why))
+            }
+            None => Err(WireError::new(
+                ErrorKind::IdpUnreachable,
+                format!(
+                    "cannot reach {host}: no answer in {secs} s; still trying in the background, ask again shortly"
+                ),
+            )),
+        }
     }
 
-    /// Adds a waiter to the running flow. One that the current token could serve, though
-    /// it is shorter-lived than asked for, waits for a refresh only briefly (see
-    /// `schedule::stale_wait`): it must not sit out a stalled IdP's timeout.
+    /// Adds a waiter to the running flow. While a refresh (or client-credentials fetch)
+    /// runs, it waits only briefly (see `schedule::join_wait`): it must not sit out a stalled
+    /// IdP's timeout, whether a still-valid token can serve it or not.
     pub(super) fn join_running(&mut self, mut waiter: Waiter) {
-        let renewing = self.running.as_ref().filter(|r| r.kind.renews());
-        if let (Some(run), Some(usable_for)) = (renewing, self.usable_for()) {
-            let wait = stale_wait(run.started.elapsed(), usable_for);
-            if wait.is_zero()
-                && let Some(token) = self.answer_slow(waiter.min_valid)
-            {
-                let _ = waiter.reply.send(Ok(token));
+        if let Some(run) = self.running.as_ref().filter(|r| r.kind.renews()) {
+            let wait = join_wait(run.started.elapsed(), self.usable_for());
+            if wait.is_zero() {
+                let answer = self.answer_slow(waiter.min_valid);
+                let _ = waiter.reply.send(answer);
                 return;
             }
-            waiter.stale_at = Some(Instant::now() + wait);
+            waiter.answer_by = Some(Instant::now() + wait);
         }
         self.join(waiter);
     }
 
-    /// Gives the still-valid token to the waiters whose wait for the refresh is over; if the
-    /// token ran out meanwhile, they wait for the refresh after all.
-    pub(super) fn serve_stale_waiters(&mut self) {
+    /// Answers the waiters whose wait for the running refresh is over.
+    pub(super) fn answer_overdue(&mut self) {
         let now = Instant::now();
-        for mut w in std::mem::take(&mut self.waiters) {
-            if w.stale_at.is_none_or(|t| t > now) {
+        for w in std::mem::take(&mut self.waiters) {
+            if w.answer_by.is_none_or(|t| t > now) {
                 self.waiters.push(w);
                 continue;
             }
-            match self.answer_slow(w.min_valid) {
-                Some(token) => {
-                    let _ = w.reply.send(Ok(token));
-                }
-                None => {
-                    w.stale_at = None;
-                    self.waiters.push(w);
-                }
-            }
+            let answer = self.answer_slow(w.min_valid);
+            let _ = w.reply.send(answer);
         }
     }
 }

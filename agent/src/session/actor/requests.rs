@@ -80,9 +80,13 @@ impl Actor {
                 self.join(waiter);
                 return;
             }
-            // The user asked to log in: that replaces a refresh in progress.
+            // The user asked to log in: that replaces a refresh in progress, and whoever
+            // waited for the refresh now waits for the login, as long as it takes.
             run.abort.abort();
             self.running = None;
+            for w in &mut self.waiters {
+                w.answer_by = None;
+            }
         }
         let method = if self.profile.mode == AuthMode::ClientSecret {
             AuthMode::ClientSecret

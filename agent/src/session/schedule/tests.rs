@@ -99,6 +99,7 @@ fn a_minute_long_outage_costs_a_bounded_number_of_calls_and_recovery_one_step() 
 
 #[test]
 fn a_client_waits_for_a_refresh_at_most_two_seconds_and_never_past_the_tokens_end() {
+    let stale_wait = |running_for, usable_for| join_wait(running_for, Some(usable_for));
     assert_eq!(stale_wait(Duration::ZERO, 30 * S), JOIN_WAIT);
     assert_eq!(
         stale_wait(Duration::from_millis(500), 30 * S),
@@ -110,6 +111,14 @@ fn a_client_waits_for_a_refresh_at_most_two_seconds_and_never_past_the_tokens_en
         stale_wait(Duration::ZERO, Duration::from_millis(300)),
         Duration::from_millis(300)
     );
+}
+
+#[test]
+fn a_client_with_nothing_valid_waits_for_a_refresh_at_most_five_seconds() {
+    assert_eq!(join_wait(Duration::ZERO, None), EMPTY_WAIT);
+    assert_eq!(join_wait(4 * S, None), S);
+    // Joining a refresh that has hung for long: fail fast.
+    assert_eq!(join_wait(14 * S, None), Duration::ZERO);
 }
 
 #[test]
