@@ -101,6 +101,7 @@ pub async fn login(
              endpoint); log in with `flyte-auth login --browser`"
             ))
         })?;
+    token::check_endpoint(host, &eff.token_endpoint)?;
     let mut form = vec![
         ("client_id", eff.client_id.clone()),
         ("scope", eff.scopes.join(" ")),

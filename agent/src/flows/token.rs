@@ -107,17 +107,22 @@ pub async fn call(http: &reqwest::Client, req: &TokenRequest<'_>) -> Result<Outc
     ))
 }
 
+/// Checks that `endpoint` is a URL, so an interactive login fails before the user logs in
+/// rather than after.
+pub fn check_endpoint(host: &str, endpoint: &str) -> Result<(), AgentError> {
+    url::Url::parse(endpoint).map(drop).map_err(|e| {
+        AgentError::Config(format!(
+            "{host}: invalid token endpoint {}: {e}",
+            printable(endpoint)
+        ))
+    })
+}
+
 async fn send(
     http: &reqwest::Client,
     req: &TokenRequest<'_>,
 ) -> Result<reqwest::Response, AgentError> {
-    url::Url::parse(req.endpoint).map_err(|e| {
-        AgentError::Config(format!(
-            "{}: invalid token endpoint {}: {e}",
-            req.host,
-            printable(req.endpoint)
-        ))
-    })?;
+    check_endpoint(req.host, req.endpoint)?;
     // Sized for the worst case (every byte percent-encoded) so it never reallocates and
     // leaves a copy of a secret behind.
     let room: usize = req
