@@ -101,6 +101,7 @@ pub async fn login(
              endpoint); log in with `flyte-auth login --browser`"
             ))
         })?;
+    token::check_endpoint(host, &eff.token_endpoint)?;
     let mut form = vec![
         ("client_id", eff.client_id.clone()),
         ("scope", eff.scopes.join(" ")),
@@ -212,5 +213,59 @@ async fn poll(
             }
             Ok(Outcome::Failed(e)) | Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(v: serde_json::Value) -> Result<DeviceAuthorization, String> {
+        DeviceAuthorization::parse("idp", v.to_string().as_bytes()).map_err(|e| e.to_string())
+    }
+
+    fn answer(extra: serde_json::Value) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "device_code": "dc", "user_code": "ABCD", "verification_uri": "https://idp/activate",
+        });
+        if let (Some(m), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            m.extend(e.clone());
+        }
+        v
+    }
+
+    #[test]
+    fn lifetimes_and_intervals_in_any_numeric_form() {
+        let a = parse(answer(
+            serde_json::json!({"expires_in": "900", "interval": 5.0}),
+        ))
+        .unwrap();
+        assert_eq!((a.expires_in, a.interval), (Some(900), Some(5)));
+        let a = parse(answer(serde_json::json!({"interval": u64::MAX}))).unwrap();
+        // Clamped where it is used, so `Instant + interval` cannot overflow.
+        assert_eq!(
+            a.interval.map(|i| i.clamp(1, MAX_INTERVAL)),
+            Some(MAX_INTERVAL)
+        );
+    }
+
+    #[test]
+    fn codes_that_cannot_be_shown_are_refused() {
+        let e = parse(answer(serde_json::json!({"user_code": ""}))).unwrap_err();
+        assert_eq!(e, "idp's device authorization has an empty user_code");
+        let long = "x".repeat(MAX_URI + 1);
+        let e = parse(answer(
+            serde_json::json!({ "verification_uri_complete": long }),
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("verification_uri_complete longer than 2048 bytes"),
+            "{e}"
+        );
+        let e = parse(serde_json::json!({"user_code": "A"})).unwrap_err();
+        assert!(
+            e.contains("is not valid JSON: missing field `device_code`"),
+            "{e}"
+        );
     }
 }

@@ -54,6 +54,7 @@ pub async fn login(
         .set_auth_uri(AuthUrl::new(auth_endpoint).map_err(|e| bad("authorization endpoint", &e))?)
         .set_redirect_uri(RedirectUrl::new(redirect.clone()).map_err(|e| bad("redirect URI", &e))?);
 
+    token::check_endpoint(host, &eff.token_endpoint)?;
     let listener = loopback::bind(&redirect, host).await?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let mut req = client

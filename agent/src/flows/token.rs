@@ -75,7 +75,7 @@ pub async fn exchange(http: &reqwest::Client, req: &TokenRequest<'_>) -> Result<
 pub async fn call(http: &reqwest::Client, req: &TokenRequest<'_>) -> Result<Outcome, AgentError> {
     let resp = send(http, req).await?;
     let status = resp.status();
-    if status == StatusCode::OK {
+    if status.is_success() {
         let bytes = match read_ok(resp, req.host, "token response", body::TOKEN_LIMIT).await {
             Ok(b) => b,
             Err(e @ AgentError::Unreachable { .. }) => return Err(e),
@@ -83,7 +83,11 @@ pub async fn call(http: &reqwest::Client, req: &TokenRequest<'_>) -> Result<Outc
         };
         return Ok(match answer::grant(req.host, &bytes, req.header_key) {
             Ok(g) => Outcome::Tokens(Box::new(g)),
-            Err(e) => Outcome::Failed(e),
+            // Some IdPs send their OAuth errors with a 200: read them as the refusal they are.
+            Err(e) => match oauth_error(&bytes) {
+                Some(oe) => Outcome::Refused(status, oe),
+                None => Outcome::Failed(e),
+            },
         });
     }
     if status.is_client_error() {
@@ -103,17 +107,22 @@ pub async fn call(http: &reqwest::Client, req: &TokenRequest<'_>) -> Result<Outc
     ))
 }
 
+/// Checks that `endpoint` is a URL, so an interactive login fails before the user logs in
+/// rather than after.
+pub fn check_endpoint(host: &str, endpoint: &str) -> Result<(), AgentError> {
+    url::Url::parse(endpoint).map(drop).map_err(|e| {
+        AgentError::Config(format!(
+            "{host}: invalid token endpoint {}: {e}",
+            printable(endpoint)
+        ))
+    })
+}
+
 async fn send(
     http: &reqwest::Client,
     req: &TokenRequest<'_>,
 ) -> Result<reqwest::Response, AgentError> {
-    url::Url::parse(req.endpoint).map_err(|e| {
-        AgentError::Config(format!(
-            "{}: invalid token endpoint {}: {e}",
-            req.host,
-            printable(req.endpoint)
-        ))
-    })?;
+    check_endpoint(req.host, req.endpoint)?;
     // Sized for the worst case (every byte percent-encoded) so it never reallocates and
     // leaves a copy of a secret behind.
     let room: usize = req
