@@ -114,20 +114,6 @@ impl AgentError {
         WireError::new(kind, printable(&self.to_string()))
     }
 
-    /// Whether the endpoint or IdP failed in a way that may pass by itself: it could not be
-    /// reached, or answered a server error or rate limit. Sessions back off on these rather
-    /// than call again at once.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            AgentError::Unreachable { .. }
-                | AgentError::Http {
-                    transient: true,
-                    ..
-                }
-        )
-    }
-
     /// The IdP refused: its OAuth `error` and `error_description`, made printable and short.
     pub fn rejected(host: &str, error: &str, description: Option<&str>) -> AgentError {
         use flyte_auth_proto::text::bounded;

@@ -16,6 +16,10 @@ use flyte_auth_agent::{activation, listener};
 #[cfg(unix)]
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{EnvFilter, FilterExt, LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 mod hygiene;
 
@@ -279,31 +283,31 @@ fn watch_signals(shutdown: CancellationToken) -> anyhow::Result<()> {
 /// Wire-level targets capped whatever `FLYTE_AUTH_LOG` says (unless it names them itself):
 /// their trace output dumps requests, D-Bus messages or TLS records, and with them tokens,
 /// client secrets and Basic-auth headers. tests/e2e/redaction.rs holds every flow to this.
-const WIRE_CAPS: &[(&str, &str)] = &[
-    ("reqwest::connect::verbose", "off"),
-    ("hyper", "debug"),
-    ("h2", "debug"),
-    ("rustls", "debug"),
-    ("zbus", "debug"),
+const WIRE_CAPS: &[(&str, LevelFilter)] = &[
+    ("reqwest::connect::verbose", LevelFilter::OFF),
+    ("hyper", LevelFilter::DEBUG),
+    ("h2", LevelFilter::DEBUG),
+    ("rustls", LevelFilter::DEBUG),
+    ("zbus", LevelFilter::DEBUG),
 ];
 
 fn init_tracing() {
     let spec = std::env::var("FLYTE_AUTH_LOG").unwrap_or_default();
-    let mut filter = tracing_subscriber::EnvFilter::try_new(&spec)
+    let filter = EnvFilter::try_new(&spec)
         .ok()
         .filter(|_| !spec.trim().is_empty())
-        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    // A second filter both must pass: the caps only ever lower what `filter` lets through.
+    let mut caps = Targets::new().with_default(LevelFilter::TRACE);
     for (target, level) in WIRE_CAPS {
-        if !spec.contains(target)
-            && let Ok(d) = format!("{target}={level}").parse()
-        {
-            filter = filter.add_directive(d);
+        if !spec.contains(target) {
+            caps = caps.with_target(*target, *level);
         }
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         // Colour codes only for a terminal: not in an auto-start log file or the journal.
         .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_filter(filter.and(caps));
+    tracing_subscriber::registry().with(layer).init();
 }

@@ -287,6 +287,12 @@ fn no_secret_of_any_flow_reaches_a_log_or_a_client_output_at_trace_level() {
         assert!(log.contains(target), "nothing logged by {target}");
     }
     rec.output("agent log", log);
+    assert!(
+        rec.secrets
+            .iter()
+            .any(|(w, _)| w.starts_with("refresh token")),
+        "no refresh token found in the keyring to look for"
+    );
     let needles = rec.needles();
     assert!(needles.len() >= 12, "secrets collected: {}", needles.len());
     let mut leaks = Vec::new();

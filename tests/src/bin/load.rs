@@ -168,8 +168,11 @@ fn run() -> anyhow::Result<bool> {
         first_half.as_secs_f64(),
         second_half.as_secs_f64()
     );
+    let busy = (first_half + second_half).as_secs_f64().max(1e-9);
     println!(
-        "latency: p50={:.3}ms p90={:.3}ms p99={:.3}ms max={:.3}ms",
+        "throughput: {:.0} requests/s; latency (each client has one request in flight): \
+         p50={:.3}ms p90={:.3}ms p99={:.3}ms max={:.3}ms",
+        total as f64 / busy,
         ms(pct(0.5)),
         ms(pct(0.9)),
         ms(pct(0.99)),
