@@ -183,16 +183,46 @@ impl Client {
                 why: format!("{why}; the login it was running is lost: run the command again"),
             }),
             Err(e) if !shown && (retry::is_gone(&e) || retry::is_busy(&e)) => {
-                self.conn = if self.may_start {
-                    spawn::connect_or_start(&self.socket)?
-                } else {
-                    open(&self.socket)?
-                };
-                self.conn.set_read_timeout(Some(wait))?;
-                self.conn.call(req, on_event)
+                self.retry(req, wait, on_event, e)
             }
             other => other,
         }
+    }
+
+    /// Sends `req` again after the agent went away or was busy (`first` is why): a few
+    /// times, with jittered backoff within [`retry::BUSY_BUDGET`], through connect-or-start.
+    /// More than once, because in a burst a full agent may close an idle connection (ours,
+    /// between hello and request) to make room for another; a prompt shown on a retry ends
+    /// the retrying, as on the first try.
+    fn retry(
+        &mut self,
+        req: &Request,
+        wait: Duration,
+        on_event: &mut dyn FnMut(&Event),
+        first: crate::Error,
+    ) -> Result<Response> {
+        let mut backoff = retry::Backoff::new(retry::BUSY_BUDGET);
+        let mut last = first;
+        for _ in 0..retry::REQUEST_TRIES {
+            self.conn = if self.may_start {
+                spawn::connect_or_start(&self.socket)?
+            } else {
+                open(&self.socket)?
+            };
+            self.conn.set_read_timeout(Some(wait))?;
+            let mut shown = false;
+            match self.conn.call(req, &mut |e| {
+                shown = true;
+                on_event(e)
+            }) {
+                Err(e) if !shown && (retry::is_gone(&e) || retry::is_busy(&e)) => last = e,
+                other => return other,
+            }
+            if !backoff.wait() {
+                break;
+            }
+        }
+        Err(last)
     }
 
     /// Asks the agent to exit.

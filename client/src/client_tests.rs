@@ -81,13 +81,29 @@ fn a_request_the_agent_dies_on_is_sent_once_more() {
 }
 
 #[test]
-fn only_once() {
-    let (_dir, path, server) = fake_agent(vec![Then::Die, Then::Die]);
+fn a_few_times_and_then_it_says_so() {
+    let tries = crate::retry::REQUEST_TRIES as usize + 1;
+    let (_dir, path, server) = fake_agent(vec![Then::Die; tries]);
     let mut client = Client::connect(&path).expect("connect");
-    let err = client.status().expect_err("the agent died twice");
+    let err = client.status().expect_err("the agent died every time");
     assert!(matches!(err, crate::Error::AgentGone { .. }), "{err}");
     assert_eq!(err.kind(), flyte_auth_proto::ErrorKind::Busy, "exit code 7");
-    assert_eq!(server.join().expect("fake agent"), 2);
+    assert_eq!(server.join().expect("fake agent"), tries);
+}
+
+#[test]
+fn a_request_the_agent_dies_on_twice_is_still_answered() {
+    let (_dir, path, server) = fake_agent(vec![Then::Die, Then::Die, Then::Answer]);
+    let mut client = Client::connect(&path).expect("connect");
+    assert_eq!(
+        client
+            .status()
+            .expect("answered on the third connection")
+            .pid,
+        7
+    );
+    drop(client);
+    assert_eq!(server.join().expect("fake agent"), 3);
 }
 
 #[test]

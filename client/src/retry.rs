@@ -19,6 +19,9 @@ pub const BUSY_BUDGET: Duration = Duration::from_secs(10);
 /// of it (and may start a new agent).
 pub const GONE_TRIES: u32 = 3;
 
+/// How many times a request the agent went away on (or was busy for) is sent again.
+pub const REQUEST_TRIES: u32 = 4;
+
 /// Jittered exponential backoff within a deadline: waits of about 10, 20, 40 … ms, at most
 /// [`Backoff::MAX_STEP`], each drawn uniformly from its upper half so that a burst of clients
 /// refused at the same instant does not come back at the same instant.

@@ -27,3 +27,7 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Default for how long a returned access token must stay valid, in seconds.
 pub const DEFAULT_MIN_VALID_SECS: u64 = 60;
+
+/// Longest text (in bytes, before [`text::bounded`] escapes it) of a token's `warning`:
+/// the agent keeps room for the longest one when it checks that a token fits a frame.
+pub const MAX_WARNING_LEN: usize = 512;

@@ -169,8 +169,11 @@ fn the_client_dumps_no_core_while_it_holds_a_secret() {
         .tempdir()
         .expect("temp dir");
     // The client only talks to a socket in a directory that is private to its user.
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .expect("chmod 700");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .expect("chmod 700");
     let socket = dir.path().join("agent.sock");
     let listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
     let mut client = Command::new("sh")

@@ -113,8 +113,12 @@ fn fits_a_frame(grant: &Grant, header_key: &str) -> Result<(), String> {
         token_type: grant.token_type.clone(),
         expires_at: grant.expires_at_ms / 1000,
         header_key: header_key.to_owned(),
-        // Room for the warning a token served during an outage carries.
-        warning: Some("w".repeat(1024)),
+        // Room for the longest warning a token served during an outage can carry: one whose
+        // every byte is a control character, escaped.
+        warning: Some(flyte_auth_proto::text::bounded(
+            &"\u{1b}".repeat(flyte_auth_proto::MAX_WARNING_LEN),
+            flyte_auth_proto::MAX_WARNING_LEN,
+        )),
     });
     match frame::encode(&resp) {
         Ok(_) => Ok(()),

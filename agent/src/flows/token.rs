@@ -84,8 +84,10 @@ pub async fn call(http: &reqwest::Client, req: &TokenRequest<'_>) -> Result<Outc
         return Ok(match answer::grant(req.host, &bytes, req.header_key) {
             Ok(g) => Outcome::Tokens(Box::new(g)),
             // Some IdPs send their OAuth errors with a 200: read them as the refusal they are.
+            // A `server_error` or `temporarily_unavailable` is no refusal, whatever the status.
             Err(e) => match oauth_error(&bytes) {
-                Some(oe) => Outcome::Refused(status, oe),
+                Some(oe) if !is_server_side(&oe.error) => Outcome::Refused(status, oe),
+                Some(_) => Outcome::Failed(status_error(req.host, "token request", status, &bytes)),
                 None => Outcome::Failed(e),
             },
         });
@@ -96,15 +98,18 @@ pub async fn call(http: &reqwest::Client, req: &TokenRequest<'_>) -> Result<Outc
             Err(_) => Default::default(),
         };
         return Ok(match oauth_error(&bytes) {
-            Some(e) if !matches!(e.error.as_str(), "server_error" | "temporarily_unavailable") => {
-                Outcome::Refused(status, e)
-            }
+            Some(e) if !is_server_side(&e.error) => Outcome::Refused(status, e),
             _ => Outcome::Failed(status_error(req.host, "token request", status, &bytes)),
         });
     }
     Ok(Outcome::Failed(
         read_failure(resp, req.host, "token request").await,
     ))
+}
+
+/// OAuth error codes that say the server failed (RFC 6749 §4.1.2.1), not that it refused.
+fn is_server_side(code: &str) -> bool {
+    matches!(code, "server_error" | "temporarily_unavailable")
 }
 
 /// Checks that `endpoint` is a URL, so an interactive login fails before the user logs in

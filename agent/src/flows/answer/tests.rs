@@ -126,7 +126,7 @@ fn a_token_that_cannot_reach_a_client_is_refused_now() {
     let e = refusal(json!({ "access_token": big }));
     assert!(e.contains("too large to hand out (65536 bytes"), "{e}");
     // Just under the limit, less the room kept for an outage warning, still works.
-    let fits = "A".repeat(flyte_auth_proto::MAX_FRAME_LEN - 1300);
+    let fits = "A".repeat(flyte_auth_proto::MAX_FRAME_LEN - 3000);
     grant(
         "idp",
         &body(json!({ "access_token": fits })),

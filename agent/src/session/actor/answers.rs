@@ -100,9 +100,15 @@ impl Actor {
 pub(super) fn with_warning(cur: &Issued, min_valid: Duration, why: &str) -> TokenResponse {
     let left = cur.remaining_ms(now_ms()) / 1000;
     let mut token = cur.token.clone();
-    token.warning = Some(format!(
+    // Bounded, so that the warning always fits the room the frame check keeps for it
+    // (`flows::answer`): the reason can quote an IdP's error text.
+    let text = format!(
         "the token is valid for only {left} s more (less than the {} s asked for): {why}",
         min_valid.as_secs()
+    );
+    token.warning = Some(flyte_auth_proto::text::bounded(
+        &text,
+        flyte_auth_proto::MAX_WARNING_LEN,
     ));
     token
 }
