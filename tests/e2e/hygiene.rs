@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use flyte_auth_e2e::harness::{bin, stderr, stdout, wait_until};
 
+use crate::common::api_key;
+
 /// The unprivileged user the agent and the prying process run as.
 const NOBODY: u32 = 65534;
 /// Put in the agent's environment (as `FLYTE_API_KEY`): what a prying process is after.
@@ -168,14 +170,15 @@ fn the_client_dumps_no_core_while_it_holds_a_secret() {
         .prefix("fa-hyg")
         .tempdir()
         .expect("temp dir");
-    // The client only talks to a socket in a directory that is private to its user.
+    // 0700: a client that checks its agent's directory accepts it.
     std::fs::set_permissions(
         dir.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o700),
     )
-    .expect("chmod 700");
+    .expect("chmod");
     let socket = dir.path().join("agent.sock");
     let listener = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    let err = dir.path().join("client.err");
     let mut client = Command::new("sh")
         .args(["-c", "ulimit -c unlimited && exec \"$@\"", "sh"])
         .arg(bin("flyte-auth"))
@@ -184,10 +187,13 @@ fn the_client_dumps_no_core_while_it_holds_a_secret() {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", dir.path())
         .env("FLYTE_AUTH_SOCK", &socket)
-        .env("FLYTE_API_KEY", MARKER)
+        .env(
+            "FLYTE_API_KEY",
+            api_key("idp.invalid", "hygiene", MARKER, "None"),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&err).expect("client stderr"))
         .spawn()
         .expect("spawn flyte-auth");
     // Once it has connected, its `main` has long passed the point where the limit is set.
@@ -197,7 +203,8 @@ fn the_client_dumps_no_core_while_it_holds_a_secret() {
         conn = conn.take().or_else(|| listener.accept().ok());
         conn.is_some()
     });
-    assert!(connected, "the client never connected");
+    let said = || std::fs::read_to_string(&err).unwrap_or_default();
+    assert!(connected, "the client never connected: {}", said());
     let limits =
         std::fs::read_to_string(format!("/proc/{}/limits", client.id())).unwrap_or_default();
     let _ = client.kill();

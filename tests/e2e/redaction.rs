@@ -4,7 +4,6 @@
 //! URL-encoded forms) appears in the agent's log or in any client output, except the token
 //! `flyte-auth token` prints alone on stdout.
 
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -39,6 +38,13 @@ impl Record {
         if !value.is_empty() && !self.secrets.iter().any(|(_, v)| v == value) {
             self.secrets.push((what.to_owned(), value.to_owned()));
         }
+    }
+
+    /// A client secret, and the HTTP Basic credentials it is sent in.
+    fn client_secret(&mut self, what: &str, id: &str, secret: &str) {
+        self.secret(what, secret);
+        let basic = STANDARD.encode(format!("{id}:{secret}"));
+        self.secret(&format!("{what} as HTTP Basic credentials"), &basic);
     }
 
     /// Records a finished command's output; returns its stdout.
@@ -84,8 +90,8 @@ impl Record {
     }
 }
 
-/// The refresh tokens the agent keeps in the keyring for the endpoint on `port`.
-fn stored_refresh_tokens(port: u16) -> Vec<String> {
+/// Records the refresh tokens the agent keeps in the keyring for the endpoint on `port`.
+fn record_refresh_tokens(rec: &mut Record, when: &str, port: u16) {
     let run = |args: &[&str]| {
         Command::new("secret-tool")
             .args(args)
@@ -104,7 +110,7 @@ fn stored_refresh_tokens(port: u16) -> Vec<String> {
             let value: serde_json::Value = serde_json::from_slice(&item.stdout).ok()?;
             value["refresh_token"].as_str().map(str::to_owned)
         })
-        .collect()
+        .for_each(|rt| rec.secret(&format!("refresh token {when}"), &rt));
 }
 
 /// Logs in through the browser flow, playing the browser headlessly; returns the
@@ -159,11 +165,6 @@ fn client_secret_dir(
     dir
 }
 
-fn in_dir(mut cmd: Command, dir: &Path) -> Command {
-    cmd.current_dir(dir);
-    cmd
-}
-
 #[test]
 fn no_secret_of_any_flow_reaches_a_log_or_a_client_output_at_trace_level() {
     // The keyring's D-Bus traffic is part of what must stay clean, so no memory-only
@@ -194,9 +195,7 @@ fn no_secret_of_any_flow_reaches_a_log_or_a_client_output_at_trace_level() {
         "token after PKCE",
         env.command("flyte-auth").args(MIN_VALID),
     );
-    for rt in stored_refresh_tokens(idp.port()) {
-        rec.secret("refresh token after PKCE", &rt);
-    }
+    record_refresh_tokens(&mut rec, "after PKCE", idp.port());
 
     // Device login, then a token.
     device_login(&idp, &env, &mut rec);
@@ -204,17 +203,12 @@ fn no_secret_of_any_flow_reaches_a_log_or_a_client_output_at_trace_level() {
         "token after device login",
         env.command("flyte-auth").args(MIN_VALID),
     );
-    for rt in stored_refresh_tokens(idp.port()) {
-        rec.secret("refresh token after device login", &rt);
-    }
+    record_refresh_tokens(&mut rec, "after device login", idp.port());
 
     // Refresh: once that token has expired, the next one comes from the refresh token.
     let exp = claims(&device_token)["exp"].as_u64().unwrap_or_default();
     let refreshes = idp.token_requests("refresh_token");
-    assert!(
-        wait_until(Duration::from_secs(15), || now() > exp),
-        "token never expired"
-    );
+    assert!(wait_until(Duration::from_secs(15), || now() > exp));
     let refreshed = rec.token(
         "token after refresh",
         env.command("flyte-auth").args(MIN_VALID),
@@ -224,45 +218,38 @@ fn no_secret_of_any_flow_reaches_a_log_or_a_client_output_at_trace_level() {
         idp.token_requests("refresh_token") > refreshes,
         "the new token came from a refresh"
     );
-    for rt in stored_refresh_tokens(idp.port()) {
-        rec.secret("refresh token after refresh", &rt);
-    }
+    record_refresh_tokens(&mut rec, "after refresh", idp.port());
 
     // Client credentials: a secret from a config's secret file, then an API key.
     let (cc_id, cc_secret) = ("ci-client-2", "ci-secret-2");
     let cc_dir = client_secret_dir(&env, idp.port(), cc_id, cc_secret);
-    rec.secret("client secret (config)", cc_secret);
-    rec.secret(
-        "client secret (config) as HTTP Basic credentials",
-        &STANDARD.encode(format!("{cc_id}:{cc_secret}")),
-    );
-    let mut cmd = in_dir(env.command("flyte-auth"), &cc_dir);
+    rec.client_secret("client secret (config)", cc_id, cc_secret);
+    let mut cmd = env.command("flyte-auth");
+    cmd.current_dir(&cc_dir);
     rec.token("token (client secret)", cmd.args(MIN_VALID));
 
     let (key_id, key_secret) = ("ci-client", "ci-secret");
     let key = api_key("idp.invalid", key_id, key_secret, "None");
     rec.secret("API key", &key);
-    rec.secret("client secret (API key)", key_secret);
-    rec.secret(
-        "client secret (API key) as HTTP Basic credentials",
-        &STANDARD.encode(format!("{key_id}:{key_secret}")),
-    );
+    rec.client_secret("client secret (API key)", key_id, key_secret);
     let empty = env.dir.path().join("empty");
     std::fs::create_dir_all(&empty).expect("mkdir");
-    let mut cmd = in_dir(env.command("flyte-auth"), &empty);
-    cmd.args(MIN_VALID)
+    let mut cmd = env.command("flyte-auth");
+    cmd.current_dir(&empty)
+        .args(MIN_VALID)
         .env("FLYTE_API_KEY", &key)
         .env("FLYTE_ADMIN_ENDPOINT", format!("127.0.0.1:{}", idp.port()))
         .env("FLYTE_ADMIN_INSECURE", "true");
     rec.token("token (API key)", &mut cmd);
 
     // Status, both forms; then logout (which revokes the refresh token) and logout --all.
-    for args in [&["status"][..], &["status", "--json"]] {
-        let out = env.flyte_auth(args);
-        let text = rec.command(&format!("{args:?}"), &out);
-        rec.output(&format!("{args:?}: stdout"), text);
-    }
-    for args in [&["logout"][..], &["logout", "--all"]] {
+    let commands = [
+        &["status"][..],
+        &["status", "--json"],
+        &["logout"],
+        &["logout", "--all"],
+    ];
+    for args in commands {
         let out = env.flyte_auth(args);
         let text = rec.command(&format!("{args:?}"), &out);
         rec.output(&format!("{args:?}: stdout"), text);
