@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `flyte-auth` and `flyte-auth-agent` binaries, each test in its
 //! own HOME, runtime dir and socket, against the real node IdP and a fault-injecting fake one.
 
+mod audit;
 mod common;
 mod config_cli;
 mod faults;
