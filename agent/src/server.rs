@@ -45,11 +45,6 @@ pub async fn serve(
     let log_accept = Throttle::new(Duration::from_secs(5));
     let mut full_since = None;
     loop {
-        tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => break,
-            () = gate.wait_for_room(&mut full_since) => {}
-        }
         let stream = tokio::select! {
             // Shutdown first: once the agent decided to stop (signal, idle exit), it must not
             // accept a connection it will then close unanswered.
@@ -81,6 +76,13 @@ pub async fn serve(
                 WireError::new(ErrorKind::PermissionDenied, msg),
             );
             continue;
+        }
+        // Holding this one connection, accept no other until it has a slot (or none could
+        // be had for a while): a burst waits in the kernel's queue instead of being refused.
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            () = gate.wait_for_room(&mut full_since) => {}
         }
         gate.admit(stream, peer, UnixStream::into_split);
     }
