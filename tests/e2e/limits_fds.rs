@@ -178,3 +178,34 @@ fn the_hello_deadline_holds_against_trickled_garbage_and_partial_frames() {
     frame::write_message(&mut ok, &Request::Status).expect("status");
     assert!(matches!(read(&mut ok), Response::Status(_)));
 }
+
+#[test]
+fn out_of_descriptors_the_agent_pauses_and_recovers() {
+    let mut env = TestEnv::new();
+    env.set_env("FLYTE_AUTH_LOG", "info");
+    // Room for a handful of connections only: the rest make accept fail with EMFILE.
+    let agent = LimitedAgent::start(&env, 32, &["--store", "memory"]);
+    let pid = agent.pid();
+    let held: Vec<UnixStream> = (0..60)
+        .filter_map(|_| UnixStream::connect(&env.socket).ok())
+        .collect();
+    assert!(
+        wait_until(Duration::from_secs(10), || env
+            .agent_log_text()
+            .contains("accept failed")),
+        "the agent ran out of descriptors: {} open",
+        fd_count(pid)
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let warnings = env.agent_log_text().matches("accept failed").count();
+    assert!(
+        warnings <= 2,
+        "failed accepts are logged at most once per interval, not per retry: {warnings}"
+    );
+    // Once the silent connections are gone (closed here, or by the hello deadline), the
+    // agent serves again.
+    drop(held);
+    let mut s = connect_hello(&env);
+    frame::write_message(&mut s, &Request::Status).expect("status");
+    assert!(matches!(read(&mut s), Response::Status(_)));
+}
