@@ -235,12 +235,18 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
         let bytes = frame::encode(resp)
             .map_err(|e| tracing::error!(error = %e, "cannot encode response"))?;
         let limit = self.ctx.settings.write_timeout;
-        match tokio::time::timeout(limit, self.writer.write_all(&bytes)).await {
-            Ok(r) => r.map_err(|_| ()),
-            Err(_) => {
-                tracing::debug!("client does not read its answers; closing the connection");
-                Err(())
-            }
+        let write = tokio::time::timeout(limit, self.writer.write_all(&bytes));
+        tokio::select! {
+            r = write => match r {
+                Ok(r) => r.map_err(|_| ()),
+                Err(_) => {
+                    tracing::debug!("client does not read its answers; closing the connection");
+                    Err(())
+                }
+            },
+            // Answering a bad frame does not make a connection busy: told to make room, it
+            // must not keep the slot (and the newcomer waiting) until the write times out.
+            _ = self.slot.evicted() => Err(()),
         }
     }
 
