@@ -92,6 +92,15 @@ fn the_audit_log_names_peer_session_and_outcome_and_never_a_secret() {
     assert!(all.iter().any(|l| l["request"] == "status"), "{all:?}");
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(path.parent().expect("dir")), 0o700);
+    // The agent's last request is written before it exits.
+    env.stop_agent();
+    assert!(
+        wait_until(Duration::from_secs(10), || lines(&path)
+            .iter()
+            .any(|l| l["request"] == "shutdown" && l["outcome"] == "ok")),
+        "{:?}",
+        lines(&path)
+    );
 }
 
 #[test]
