@@ -1,10 +1,10 @@
 //! One client connection: `Hello` first, then any number of requests, each answered with
 //! exactly one final response, preceded by events (login prompts) while it waits.
 //!
-//! A reader task turns the socket into a stream of requests, at most one ahead of the
-//! connection (see [`read`]), so that while a request waits for a login the connection still
-//! notices the client leaving (and the session can cancel a login nobody waits for), and a
-//! client that pipelines frames meanwhile is held back instead of queued.
+//! A reader task reads the next request when the connection asks for it (see [`read`]), so
+//! that a client that pipelines frames while a request waits for a login is held back
+//! instead of queued, and watches the socket meanwhile, so the connection still notices the
+//! client leaving (and the session can cancel a login nobody waits for).
 //!
 //! Every way a connection ends -- deadline, eviction, write timeout, shutdown, the client
 //! leaving -- drops the whole `Connection`: both halves of the stream and the reader task,
