@@ -91,8 +91,8 @@ pub async fn serve(
 
 /// After a failed accept: out of descriptors (EMFILE, ENFILE) or memory, pause briefly so
 /// that connections can finish and free some, instead of spinning on a listener that stays
-/// readable; anything else (a peer that gave up while queued) is retried at once. Logged at
-/// most once per throttle interval.
+/// readable; anything else (a peer that gave up while queued) is retried almost at once.
+/// Logged at most once per throttle interval.
 #[cfg(unix)]
 async fn accept_failed(e: &std::io::Error, log: &Throttle) {
     use rustix::io::Errno;
@@ -102,6 +102,8 @@ async fn accept_failed(e: &std::io::Error, log: &Throttle) {
     );
     if !exhausted {
         tracing::debug!(error = %e, "accept failed");
+        // Never a busy loop, whatever the error.
+        tokio::time::sleep(Duration::from_millis(5)).await;
         return;
     }
     if let Some(held) = log.allow() {
