@@ -69,8 +69,16 @@ pub struct Audit(Option<Arc<Inner>>);
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
-    tx: mpsc::Sender<Line>,
+    tx: mpsc::Sender<Msg>,
     dropped: Arc<AtomicU64>,
+}
+
+/// What the writer thread is sent.
+#[derive(Debug)]
+enum Msg {
+    Line(Line),
+    /// Answer once everything sent before is written.
+    Flush(std::sync::mpsc::Sender<()>),
 }
 
 /// One audit line.
@@ -204,8 +212,18 @@ impl Audit {
             mode: what.mode,
             outcome: outcome.into(),
         };
-        if inner.tx.try_send(line).is_err() {
+        if inner.tx.try_send(Msg::Line(line)).is_err() {
             inner.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Waits (at most `limit`, on the calling thread) until every line recorded so far is
+    /// written: for the last requests before the agent exits.
+    pub fn flush(&self, limit: std::time::Duration) {
+        let Some(inner) = &self.0 else { return };
+        let (done, wait) = std::sync::mpsc::channel();
+        if inner.tx.try_send(Msg::Flush(done)).is_ok() {
+            let _ = wait.recv_timeout(limit);
         }
     }
 }

@@ -1,10 +1,10 @@
 //! One client connection: `Hello` first, then any number of requests, each answered with
 //! exactly one final response, preceded by events (login prompts) while it waits.
 //!
-//! A reader task turns the socket into a stream of requests, at most one ahead of the
-//! connection (see [`read`]), so that while a request waits for a login the connection still
-//! notices the client leaving (and the session can cancel a login nobody waits for), and a
-//! client that pipelines frames meanwhile is held back instead of queued.
+//! A reader task reads the next request when the connection asks for it (see [`read`]), so
+//! that a client that pipelines frames while a request waits for a login is held back
+//! instead of queued, and watches the socket meanwhile, so the connection still notices the
+//! client leaving (and the session can cancel a login nobody waits for).
 //!
 //! Every way a connection ends -- deadline, eviction, write timeout, shutdown, the client
 //! leaving -- drops the whole `Connection`: both halves of the stream and the reader task,
@@ -13,17 +13,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+mod intake;
 mod read;
 
 use flyte_auth_proto::frame;
-use flyte_auth_proto::{
-    AuthMode, ErrorKind, PROTOCOL_VERSION, ProtoError, Request, Response, StatusReport, WireError,
-};
+use flyte_auth_proto::{AuthMode, ErrorKind, Request, Response, StatusReport, WireError};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use self::read::{Inbox, ReadError};
+use self::read::Inbox;
 pub use self::read::{PeerReader, Unwatched};
 use crate::Ctx;
 use crate::audit::{self, Peer, Subject};
@@ -103,88 +102,6 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
             }
             self.slot.idle();
         }
-    }
-
-    /// Waits for the client's hello (until `by`) and answers it; `false`: close.
-    async fn hello(&mut self, by: Instant) -> bool {
-        let refusal = match self.next_request(by).await {
-            Some(Request::Hello { version, client }) if version == PROTOCOL_VERSION => {
-                tracing::debug!(%client, "hello");
-                let hello = Response::Hello {
-                    version,
-                    agent_version: env!("CARGO_PKG_VERSION").to_owned(),
-                    pid: std::process::id(),
-                };
-                return self.send(&hello).await.is_ok();
-            }
-            Some(Request::Hello { version, .. }) => WireError::new(
-                ErrorKind::VersionMismatch,
-                format!(
-                    "protocol version mismatch: client speaks {version}, agent speaks \
-                     {PROTOCOL_VERSION}; restart the agent (`flyte-auth agent stop`) or \
-                     upgrade flyte-auth so both match"
-                ),
-            ),
-            Some(_) => WireError::new(ErrorKind::BadRequest, "expected hello first"),
-            None => return false,
-        };
-        self.ctx.settings.audit.record(
-            &self.peer,
-            Subject::named("hello"),
-            audit::kind_name(refusal.kind),
-        );
-        let _ = self.send(&Response::Error(refusal)).await;
-        false
-    }
-
-    /// The next request (marking the slot busy), answering bad frames meanwhile. `None`
-    /// means: close the connection (deadline `by` passed, client gone, evicted, stopping).
-    async fn next_request(&mut self, by: Instant) -> Option<Request> {
-        loop {
-            let item = tokio::select! {
-                item = self.inbox.next() => item?,
-                _ = tokio::time::sleep_until(by) => {
-                    tracing::debug!("connection deadline passed; closing");
-                    return None;
-                }
-                _ = self.slot.evicted() => {
-                    tracing::debug!("closing an idle connection to make room for a new one");
-                    return None;
-                }
-                _ = self.shutdown.cancelled() => return None,
-            };
-            match item {
-                Ok(req) => {
-                    self.slot.busy();
-                    return Some(req);
-                }
-                // Answered at once, and no reason to count the connection as busy or
-                // recently used: it keeps its place in line for eviction and its deadline.
-                Err(ReadError::Recoverable(e)) => {
-                    tracing::debug!(error = %e, "bad request");
-                    self.audit_invalid();
-                    self.send_error(ErrorKind::BadRequest, format!("bad request: {e}"))
-                        .await
-                        .ok()?;
-                }
-                Err(ReadError::Fatal(e)) => {
-                    tracing::debug!(error = %e, "closing connection");
-                    if !matches!(e, ProtoError::Truncated | ProtoError::Io(_)) {
-                        self.audit_invalid();
-                        let _ = self
-                            .send_error(ErrorKind::BadRequest, format!("bad request: {e}"))
-                            .await;
-                    }
-                    return None;
-                }
-            }
-        }
-    }
-
-    fn audit_invalid(&self) {
-        let kind = audit::kind_name(ErrorKind::BadRequest);
-        let audit = &self.ctx.settings.audit;
-        audit.record(&self.peer, Subject::named("invalid"), kind);
     }
 
     /// Answers one request; `None` when the client went away while it waited.
@@ -328,12 +245,18 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
         let bytes = frame::encode(resp)
             .map_err(|e| tracing::error!(error = %e, "cannot encode response"))?;
         let limit = self.ctx.settings.write_timeout;
-        match tokio::time::timeout(limit, self.writer.write_all(&bytes)).await {
-            Ok(r) => r.map_err(|_| ()),
-            Err(_) => {
-                tracing::debug!("client does not read its answers; closing the connection");
-                Err(())
-            }
+        let write = tokio::time::timeout(limit, self.writer.write_all(&bytes));
+        tokio::select! {
+            r = write => match r {
+                Ok(r) => r.map_err(|_| ()),
+                Err(_) => {
+                    tracing::debug!("client does not read its answers; closing the connection");
+                    Err(())
+                }
+            },
+            // Answering a bad frame does not make a connection busy: told to make room, it
+            // must not keep the slot (and the newcomer waiting) until the write times out.
+            _ = self.slot.evicted() => Err(()),
         }
     }
 

@@ -29,8 +29,8 @@ use crate::session::Registry;
 const MAX_REFUSING: usize = 32;
 /// Longest a refusal may take to explain itself.
 const REFUSAL_TIME: Duration = Duration::from_secs(1);
-/// A connection silent for this long after connecting may be closed to make room.
-const HELLO_GRACE: Duration = Duration::from_millis(500);
+/// A connection idle (or silent since connecting) this long may be closed to make room.
+const IDLE_GRACE: Duration = Duration::from_millis(500);
 /// How long new connections wait (unaccepted) for a slot before they are told "busy".
 const BUSY_AFTER: Duration = Duration::from_secs(1);
 
@@ -59,7 +59,7 @@ impl Gate {
         Gate {
             slots: Slots::new(
                 ctx.settings.max_connections,
-                HELLO_GRACE.min(ctx.settings.handshake_timeout),
+                IDLE_GRACE.min(ctx.settings.handshake_timeout),
             ),
             refusing: Arc::new(Semaphore::new(MAX_REFUSING)),
             tracker: TaskTracker::new(),
@@ -72,26 +72,44 @@ impl Gate {
         }
     }
 
-    /// Returns once a new connection could have a slot, or once none could for
-    /// [`BUSY_AFTER`] (counted in `full_since`, kept by the accept loop across calls: while
-    /// the agent stays full, later connections are answered "busy" without waiting again).
-    /// Until then the accept loop accepts nothing: a burst waits in the kernel's queue
-    /// instead of being refused.
+    /// Returns once a new connection could have a slot, or once every slot has had a request
+    /// in flight for [`BUSY_AFTER`] (counted in `full_since`, kept by the accept loop across
+    /// calls: while that lasts, later connections are answered "busy" without waiting again).
+    /// The accept loop calls this holding the one connection it accepted, and accepts no
+    /// other meanwhile: a burst waits in the kernel's queue instead of being refused.
     pub async fn wait_for_room(&self, full_since: &mut Option<Instant>) {
         loop {
-            let wake = match self.slots.room() {
+            let until = match self.slots.make_room() {
                 Room::Now => {
                     *full_since = None;
                     return;
                 }
-                Room::At(t) => Some(t),
-                Room::None => None,
+                Room::Closing => {
+                    *full_since = None;
+                    if let Some(held) = self.log_room.allow() {
+                        tracing::info!(
+                            max = self.ctx.settings.max_connections,
+                            also_since_last = held,
+                            "connection limit reached; closing the longest-idle connection to \
+                             make room"
+                        );
+                    }
+                    // Its task closes it at once; the fallback only guards a lost wake-up.
+                    Instant::now() + Duration::from_millis(50)
+                }
+                // An idle connection's grace ends then, at the latest.
+                Room::At(t) => {
+                    *full_since = None;
+                    t
+                }
+                Room::None => {
+                    let give_up = *full_since.get_or_insert_with(Instant::now) + BUSY_AFTER;
+                    if Instant::now() >= give_up {
+                        return;
+                    }
+                    give_up
+                }
             };
-            let give_up = *full_since.get_or_insert_with(Instant::now) + BUSY_AFTER;
-            if Instant::now() >= give_up {
-                return;
-            }
-            let until = wake.map_or(give_up, |w| w.min(give_up));
             tokio::select! {
                 () = self.slots.changed() => {}
                 () = tokio::time::sleep_until(until.into()) => {}

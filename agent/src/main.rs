@@ -111,6 +111,11 @@ fn real_main(args: Args) -> anyhow::Result<()> {
     if !activated && args.exit_when_idle > 0 {
         tracing::info!("--exit-when-idle applies only to a socket-activated agent; ignoring it");
     }
+    let audit = if args.audit_log {
+        flyte_auth_agent::audit::Audit::open(flyte_auth_agent::audit::Audit::default_path()?)?
+    } else {
+        flyte_auth_agent::audit::Audit::disabled()
+    };
     let settings = Settings {
         idle_session: Duration::from_secs(args.idle_session_secs),
         forget_failed_session: Duration::from_secs(args.forget_failed_secs),
@@ -121,11 +126,7 @@ fn real_main(args: Args) -> anyhow::Result<()> {
         exit_when_idle: (activated && args.exit_when_idle > 0)
             .then(|| Duration::from_secs(args.exit_when_idle)),
         store: args.store.clone(),
-        audit: if args.audit_log {
-            flyte_auth_agent::audit::Audit::open(flyte_auth_agent::audit::Audit::default_path()?)?
-        } else {
-            flyte_auth_agent::audit::Audit::disabled()
-        },
+        audit: audit.clone(),
         ..Settings::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -137,7 +138,10 @@ fn real_main(args: Args) -> anyhow::Result<()> {
     let served = serve(args, settings, inherited);
     #[cfg(windows)]
     let served = serve(args, settings);
-    runtime.block_on(served)
+    let result = runtime.block_on(served);
+    // The last requests' lines (a `shutdown`, say) are written before we exit.
+    audit.flush(Duration::from_secs(1));
+    result
 }
 
 /// Listens (on the inherited socket, or on one we bind), serves until stopped, cleans up.

@@ -45,11 +45,6 @@ pub async fn serve(
     let log_accept = Throttle::new(Duration::from_secs(5));
     let mut full_since = None;
     loop {
-        tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => break,
-            () = gate.wait_for_room(&mut full_since) => {}
-        }
         let stream = tokio::select! {
             // Shutdown first: once the agent decided to stop (signal, idle exit), it must not
             // accept a connection it will then close unanswered.
@@ -82,6 +77,13 @@ pub async fn serve(
             );
             continue;
         }
+        // Holding this one connection, accept no other until it has a slot (or none could
+        // be had for a while): a burst waits in the kernel's queue instead of being refused.
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            () = gate.wait_for_room(&mut full_since) => {}
+        }
         gate.admit(stream, peer, UnixStream::into_split);
     }
     gate.drain().await;
@@ -89,8 +91,8 @@ pub async fn serve(
 
 /// After a failed accept: out of descriptors (EMFILE, ENFILE) or memory, pause briefly so
 /// that connections can finish and free some, instead of spinning on a listener that stays
-/// readable; anything else (a peer that gave up while queued) is retried at once. Logged at
-/// most once per throttle interval.
+/// readable; anything else (a peer that gave up while queued) is retried almost at once.
+/// Logged at most once per throttle interval.
 #[cfg(unix)]
 async fn accept_failed(e: &std::io::Error, log: &Throttle) {
     use rustix::io::Errno;
@@ -100,6 +102,8 @@ async fn accept_failed(e: &std::io::Error, log: &Throttle) {
     );
     if !exhausted {
         tracing::debug!(error = %e, "accept failed");
+        // Never a busy loop, whatever the error.
+        tokio::time::sleep(Duration::from_millis(5)).await;
         return;
     }
     if let Some(held) = log.allow() {

@@ -2,6 +2,7 @@
 //! own HOME, runtime dir and socket, against the real node IdP and a fault-injecting fake one.
 
 mod agent_death;
+mod audit;
 mod auto_start;
 mod burst;
 mod common;

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
-use super::Line;
+use super::Msg;
 
 /// An open audit file and its size bound.
 #[derive(Debug)]
@@ -77,14 +77,21 @@ fn open_append(path: &Path) -> std::io::Result<File> {
 /// Starts the thread that writes what arrives on `rx` until every sender is gone.
 pub(super) fn spawn(
     mut w: Writer,
-    mut rx: mpsc::Receiver<Line>,
+    mut rx: mpsc::Receiver<Msg>,
     dropped: Arc<AtomicU64>,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("audit-log".into())
         .spawn(move || {
             let mut failing = false;
-            while let Some(line) = rx.blocking_recv() {
+            while let Some(msg) = rx.blocking_recv() {
+                let line = match msg {
+                    Msg::Line(line) => line,
+                    Msg::Flush(done) => {
+                        let _ = done.send(());
+                        continue;
+                    }
+                };
                 let lost = dropped.swap(0, Ordering::Relaxed);
                 let mut text = String::new();
                 if lost > 0 {

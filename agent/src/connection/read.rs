@@ -1,18 +1,19 @@
 //! The reading side of a connection: framed requests off the socket, checked for size
 //! before anything is allocated, with backpressure.
 //!
-//! The reader task runs at most one request ahead of the connection: it reads the next frame
-//! only once the previous one was taken, so while a request waits (on a login, say) a client
-//! that pipelines frames finds its writes blocking instead of the agent's memory growing.
-//! While it holds a frame it cannot hand over it reads nothing, but still watches for the
+//! The reader task reads a request only when the connection asks for the next one (streams
+//! that cannot watch for a hang-up: at most one ahead), so while a request waits (on a
+//! login, say) a client that pipelines frames finds its writes blocking instead of the
+//! agent's memory growing. While it holds back it reads nothing, but still watches for the
 //! peer hanging up, so that a login nobody waits for is cancelled.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use flyte_auth_proto::frame::{self, PREFIX_LEN};
 use flyte_auth_proto::{ProtoError, Request};
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 use zeroize::Zeroizing;
@@ -31,6 +32,10 @@ pub(super) type Item = Result<Request, ReadError>;
 
 /// The read half of a client stream.
 pub trait PeerReader: AsyncRead + Unpin + Send + 'static {
+    /// Whether [`PeerReader::hung_up`] works. Then nothing is read while a request is in
+    /// flight; otherwise one request is read ahead, whose read notices a hang-up.
+    const WATCHES_HANG_UP: bool = false;
+
     /// Resolves once the peer has hung up, without consuming anything it sent. Only called
     /// while the reader holds back (the connection is busy and a frame is waiting); streams
     /// that cannot tell keep the default, and notice the hang-up at their next read.
@@ -41,6 +46,8 @@ pub trait PeerReader: AsyncRead + Unpin + Send + 'static {
 
 #[cfg(unix)]
 impl PeerReader for tokio::net::unix::OwnedReadHalf {
+    const WATCHES_HANG_UP: bool = true;
+
     async fn hung_up(&self) {
         use tokio::io::Interest;
         loop {
@@ -79,6 +86,8 @@ impl<R: AsyncRead + Unpin + Send + 'static> PeerReader for Unwatched<R> {}
 #[derive(Debug)]
 pub(super) struct Inbox {
     items: mpsc::Receiver<Item>,
+    /// Tells the reader the connection wants the next request.
+    want: Arc<Notify>,
     gone: CancellationToken,
     _task: AbortOnDropHandle<()>,
 }
@@ -88,10 +97,12 @@ impl Inbox {
     pub(super) fn new<R: PeerReader>(reader: R) -> Inbox {
         // One slot: the reader is at most one request ahead.
         let (tx, items) = mpsc::channel(1);
+        let want = Arc::new(Notify::new());
         let gone = CancellationToken::new();
-        let task = tokio::spawn(read_loop(reader, tx, gone.clone()));
+        let task = tokio::spawn(read_loop(reader, tx, want.clone(), gone.clone()));
         Inbox {
             items,
+            want,
             gone,
             _task: AbortOnDropHandle::new(task),
         }
@@ -99,6 +110,9 @@ impl Inbox {
 
     /// The next request; `None` once the peer closed and everything it sent was taken.
     pub(super) async fn next(&mut self) -> Option<Item> {
+        // One stored permit at most, however often a deadline cancels this and it is called
+        // again: the reader never reads more than one frame for it.
+        self.want.notify_one();
         self.items.recv().await
     }
 
@@ -109,8 +123,19 @@ impl Inbox {
 }
 
 /// Reads requests until EOF or a fatal error, handing each to the connection.
-async fn read_loop<R: PeerReader>(mut reader: R, tx: mpsc::Sender<Item>, gone: CancellationToken) {
+async fn read_loop<R: PeerReader>(
+    mut reader: R,
+    tx: mpsc::Sender<Item>,
+    want: Arc<Notify>,
+    gone: CancellationToken,
+) {
     loop {
+        if R::WATCHES_HANG_UP {
+            tokio::select! {
+                () = want.notified() => {}
+                () = reader.hung_up() => break,
+            }
+        }
         // Room first, then read: never more than one frame ahead of the connection.
         let permit = tokio::select! {
             p = tx.reserve() => match p {

@@ -1,14 +1,18 @@
 //! The connection slots: at most `max` connections at once. When all are taken, an idle one
-//! makes room for a newcomer: the longest idle among those that have answered their last
-//! request, or that never said hello within a short grace (a client says hello as soon as it
-//! connects, so one that is silent for that long while the agent is full is not a client
-//! waiting for us). A connection with a request in flight never does.
+//! makes room for a newcomer: the longest idle among those that have been idle (answered
+//! their last request, or never said anything since connecting) for a short grace. A client
+//! sends its hello as soon as it connects and its request as soon as hello is answered, so
+//! one that is silent for that long while the agent is full is not a client about to ask;
+//! the grace keeps a burst from closing its own members between two of their frames. A
+//! connection with a request in flight never makes room. On Unix one told to
+//! close keeps its slot until it has ([`Slots::make_room`]), so open connections, and their
+//! descriptors, never outnumber the slots.
 //!
 //! A slot's idle time lives in an atomic, so marking a connection busy or idle on each
 //! request costs no lock; the table itself is locked only to admit and to release.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -22,9 +26,8 @@ const BUSY: u64 = u64::MAX;
 #[derive(Debug)]
 pub struct Slots {
     max: usize,
-    /// How long a connection may stay silent after connecting before it may be closed to
-    /// make room.
-    hello_grace: Duration,
+    /// How long a connection must have been idle before it may be closed to make room.
+    grace: Duration,
     epoch: Instant,
     table: Mutex<Table>,
     /// Told whenever a slot is released or becomes idle.
@@ -42,8 +45,6 @@ struct State {
     /// Microseconds since `epoch` when the connection last became idle (or connected), or
     /// [`BUSY`].
     idle_since: AtomicU64,
-    /// It has said hello (and been answered).
-    greeted: AtomicBool,
     /// Cancelled when the slot is taken away: the connection must close.
     evicted: CancellationToken,
 }
@@ -62,9 +63,11 @@ pub enum Admission {
 /// Whether a newcomer could have a slot now, and if not, when.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Room {
-    /// Now (a free slot, or one that may be taken).
+    /// Now: a slot is free.
     Now,
-    /// At this instant a silent connection's grace ends (unless something frees earlier).
+    /// Once the connection just told to close has closed.
+    Closing,
+    /// At this instant an idle connection's grace ends (unless something frees earlier).
     At(Instant),
     /// Every slot has a request in flight.
     None,
@@ -72,25 +75,27 @@ pub enum Room {
 
 enum Pick {
     Free,
+    /// A connection told to close has not yet: wait for it rather than pick another.
+    Closing,
     Take(u64),
     At(u64),
     Nothing,
 }
 
 impl Slots {
-    /// Room for `max` connections (at least one); silent ones may be closed to make room
-    /// once they have been connected for `hello_grace`.
-    pub fn new(max: usize, hello_grace: Duration) -> Arc<Slots> {
+    /// Room for `max` connections (at least one); idle ones may be closed to make room once
+    /// they have been idle for `grace`.
+    pub fn new(max: usize, grace: Duration) -> Arc<Slots> {
         Arc::new(Slots {
             max: max.max(1),
-            hello_grace,
+            grace,
             epoch: Instant::now(),
             table: Mutex::new(Table::default()),
             changed: Notify::new(),
         })
     }
 
-    /// A slot for a new connection, idle (and not yet greeted) from now.
+    /// A slot for a new connection, idle from now.
     pub fn admit(self: &Arc<Self>) -> Admission {
         let mut t = self.lock();
         let made_room = match self.pick(&t) {
@@ -101,13 +106,12 @@ impl Slots {
                 }
                 true
             }
-            Pick::At(_) | Pick::Nothing => return Admission::Full,
+            Pick::Closing | Pick::At(_) | Pick::Nothing => return Admission::Full,
         };
         let id = t.next_id;
         t.next_id += 1;
         let state = Arc::new(State {
             idle_since: AtomicU64::new(self.now()),
-            greeted: AtomicBool::new(false),
             evicted: CancellationToken::new(),
         });
         t.live.insert(id, state.clone());
@@ -123,10 +127,21 @@ impl Slots {
         }
     }
 
-    /// Whether [`Slots::admit`] would find a slot now, and if not, when it might.
-    pub fn room(&self) -> Room {
-        match self.pick(&self.lock()) {
-            Pick::Free | Pick::Take(_) => Room::Now,
+    /// Makes room for a newcomer if it can: `Now` when a slot is free; otherwise tells the
+    /// longest-idle connection to close and answers `Closing` (its slot is free once it has
+    /// closed, so descriptors never outnumber slots), or says when an idle connection's grace
+    /// ends, or that every slot has a request in flight.
+    pub fn make_room(&self) -> Room {
+        let t = self.lock();
+        match self.pick(&t) {
+            Pick::Free => Room::Now,
+            Pick::Closing => Room::Closing,
+            Pick::Take(id) => {
+                if let Some(victim) = t.live.get(&id) {
+                    victim.evicted.cancel();
+                }
+                Room::Closing
+            }
             Pick::At(micros) => Room::At(self.epoch + Duration::from_micros(micros)),
             Pick::Nothing => Room::None,
         }
@@ -148,18 +163,17 @@ impl Slots {
             return Pick::Free;
         }
         let now = self.now();
-        let grace = u64::try_from(self.hello_grace.as_micros()).unwrap_or(BUSY);
+        let grace = u64::try_from(self.grace.as_micros()).unwrap_or(BUSY);
         let (mut take, mut soonest) = (None::<(u64, u64)>, None::<u64>);
         for (id, s) in &t.live {
+            if s.evicted.is_cancelled() {
+                return Pick::Closing;
+            }
             let since = s.idle_since.load(Ordering::Acquire);
             if since == BUSY {
                 continue;
             }
-            let ready_at = if s.greeted.load(Ordering::Acquire) {
-                since
-            } else {
-                since.saturating_add(grace)
-            };
+            let ready_at = since.saturating_add(grace);
             if ready_at <= now {
                 let this = (since, *id);
                 take = Some(take.map_or(this, |t| t.min(this)));
@@ -200,9 +214,8 @@ impl Slot {
         self.state.idle_since.store(BUSY, Ordering::Release);
     }
 
-    /// Hello or a request was answered: idle from now, and free to be closed to make room.
+    /// Hello or a request was answered: idle from now.
     pub fn idle(&self) {
-        self.state.greeted.store(true, Ordering::Release);
         let now = self.slots.now();
         self.state.idle_since.store(now, Ordering::Release);
         self.slots.changed.notify_one();

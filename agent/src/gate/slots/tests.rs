@@ -20,7 +20,7 @@ const FOREVER: Duration = Duration::from_secs(3600);
 
 #[test]
 fn the_longest_idle_makes_room_and_busy_ones_never_do() {
-    let slots = Slots::new(3, FOREVER);
+    let slots = Slots::new(3, Duration::ZERO);
     let a = slot(slots.admit());
     let b = slot(slots.admit());
     let c = slot(slots.admit());
@@ -31,7 +31,6 @@ fn the_longest_idle_makes_room_and_busy_ones_never_do() {
     std::thread::sleep(Duration::from_millis(2));
     b.busy();
     b.idle(); // b was used after c: c is now the longest idle
-    assert_eq!(slots.room(), Room::Now);
     let d = match slots.admit() {
         Admission::MadeRoom(s) => s,
         other => panic!("expected room to be made, got {other:?}"),
@@ -41,7 +40,7 @@ fn the_longest_idle_makes_room_and_busy_ones_never_do() {
 
     b.busy();
     d.busy();
-    assert_eq!(slots.room(), Room::None, "all in flight");
+    assert_eq!(slots.make_room(), Room::None, "all in flight");
     assert!(matches!(slots.admit(), Admission::Full));
     assert_eq!(slots.taken(), 3);
 
@@ -53,15 +52,17 @@ fn the_longest_idle_makes_room_and_busy_ones_never_do() {
 }
 
 #[test]
-fn a_silent_connection_makes_room_only_after_its_grace() {
-    let slots = Slots::new(1, FOREVER);
+fn a_connection_makes_room_only_after_its_grace() {
+    let slots = Slots::new(2, FOREVER);
     let silent = slot(slots.admit());
+    let used = slot(slots.admit());
+    used.idle();
     assert!(
-        matches!(slots.room(), Room::At(_)),
-        "a client that just connected is not idle"
+        matches!(slots.make_room(), Room::At(_)),
+        "a client that just connected or was just answered may be about to ask"
     );
     assert!(matches!(slots.admit(), Admission::Full));
-    assert!(!is_evicted(&silent));
+    assert!(!is_evicted(&silent) && !is_evicted(&used));
 
     let slots = Slots::new(1, Duration::ZERO);
     let silent = slot(slots.admit());
@@ -79,4 +80,23 @@ fn the_oldest_silent_connection_goes_first() {
     std::thread::sleep(Duration::from_millis(2));
     let third = slot(slots.admit());
     assert!(is_evicted(&first) && !is_evicted(&second) && !is_evicted(&third));
+}
+
+#[test]
+fn making_room_keeps_the_slot_until_the_idle_connection_has_closed() {
+    let slots = Slots::new(2, Duration::ZERO);
+    let a = slot(slots.admit());
+    let b = slot(slots.admit());
+    a.idle();
+    std::thread::sleep(Duration::from_millis(2));
+    b.idle();
+    assert_eq!(slots.make_room(), Room::Closing);
+    assert!(is_evicted(&a) && !is_evicted(&b));
+    // Until `a` has closed, no slot is free and `a` is not picked twice.
+    assert_eq!(slots.make_room(), Room::Closing);
+    assert!(!is_evicted(&b), "one at a time: b stays");
+    assert!(matches!(slots.admit(), Admission::Full));
+    drop(a);
+    assert_eq!(slots.make_room(), Room::Now);
+    assert!(matches!(slots.admit(), Admission::Free(_)));
 }
