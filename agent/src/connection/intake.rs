@@ -68,17 +68,19 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
                 Err(ReadError::Recoverable(e)) => {
                     tracing::debug!(error = %e, "bad request");
                     self.audit_invalid();
-                    self.send_error(ErrorKind::BadRequest, format!("bad request: {e}"))
-                        .await
-                        .ok()?;
+                    // Within the deadline too: a peer that sends garbage and never reads
+                    // must not outlive its hello deadline by a write timeout.
+                    let answer =
+                        self.send_error(ErrorKind::BadRequest, format!("bad request: {e}"));
+                    tokio::time::timeout_at(by, answer).await.ok()?.ok()?;
                 }
                 Err(ReadError::Fatal(e)) => {
                     tracing::debug!(error = %e, "closing connection");
                     if !matches!(e, ProtoError::Truncated | ProtoError::Io(_)) {
                         self.audit_invalid();
-                        let _ = self
-                            .send_error(ErrorKind::BadRequest, format!("bad request: {e}"))
-                            .await;
+                        let answer =
+                            self.send_error(ErrorKind::BadRequest, format!("bad request: {e}"));
+                        let _ = tokio::time::timeout_at(by, answer).await;
                     }
                     return None;
                 }
