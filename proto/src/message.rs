@@ -33,7 +33,7 @@ pub enum Request {
         #[serde(default)]
         interactive: bool,
         /// The client's display environment, for opening a browser (see [`BrowserEnv`]).
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::bounded::short_list")]
         browser_env: BrowserEnv,
     },
     /// Log in (again) now, with `method` or the profile's mode. Joins a login in progress.
@@ -48,7 +48,7 @@ pub enum Request {
         #[serde(default)]
         import: bool,
         /// The client's display environment, for opening a browser.
-        #[serde(default)]
+        #[serde(default, deserialize_with = "crate::bounded::short_list")]
         browser_env: BrowserEnv,
     },
     /// Forget a session (or all, with `all`); clients waiting on it get "login required".

@@ -98,7 +98,7 @@ pub struct Profile {
     #[serde(default)]
     pub client_secret: Option<Secret>,
     /// Scopes from config; `None` means "use the server's".
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::bounded::short_list_opt")]
     pub scopes: Option<Vec<String>>,
     /// Audience from config; `None` means "use the server's".
     #[serde(default)]

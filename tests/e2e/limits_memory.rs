@@ -19,11 +19,13 @@ const FRAMES: usize = 1000;
 /// Most the agent's RSS may grow while they are pushed at it.
 const MAX_GROWTH_KIB: u64 = 64 * 1024;
 
-/// A GetToken frame just under the frame cap whose parsed form is much larger than its
-/// bytes (16,000 one-letter scopes): the shape that turns a queue into gigabytes.
+/// A GetToken frame just under the frame cap (as many scopes as a request may carry, each
+/// about a kilobyte): a queue of these is what turned into gigabytes. (The fatter shape,
+/// 16,000 one-letter scopes whose parsed form is ten times its bytes, is now refused as a
+/// bad request: see `flyte_auth_proto::bounded`.)
 fn fat_frame(url: &str) -> Vec<u8> {
     let mut profile = device_profile(url);
-    profile.scopes = Some(vec!["s".to_owned(); 16_000]);
+    profile.scopes = Some(vec!["s".repeat(1000); flyte_auth_proto::bounded::MAX_LIST]);
     let req = Request::GetToken {
         profile,
         min_valid_secs: 0,
