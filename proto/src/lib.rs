@@ -16,8 +16,8 @@ pub mod text;
 pub use error::ProtoError;
 pub use frame::MAX_FRAME_LEN;
 pub use message::{
-    BROWSER_ENV_VARS, BrowserEnv, ErrorKind, Event, Request, Response, SessionStatus, StatusReport,
-    TokenResponse, WireError,
+    BROWSER_ENV_VARS, BrowserEnv, ErrorKind, Event, LogoutTarget, Request, Response, SessionStatus,
+    StatusReport, TokenResponse, WireError,
 };
 pub use profile::{AuthMode, Profile, Secret, SessionKey};
 

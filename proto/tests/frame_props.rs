@@ -4,8 +4,8 @@
 
 use flyte_auth_proto::frame::{Decoder, PREFIX_LEN, Step, body_len, decode, encode, read_message};
 use flyte_auth_proto::{
-    AuthMode, ErrorKind, Event, MAX_FRAME_LEN, Profile, ProtoError, Request, Response, Secret,
-    SessionStatus, StatusReport, TokenResponse, WireError,
+    AuthMode, ErrorKind, Event, LogoutTarget, MAX_FRAME_LEN, Profile, ProtoError, Request,
+    Response, Secret, SessionStatus, StatusReport, TokenResponse, WireError,
 };
 use proptest::prelude::*;
 
@@ -93,9 +93,8 @@ fn request() -> impl Strategy<Value = Request> {
                 import,
                 browser_env,
             }),
-        (prop::option::of(profile()), any::<bool>()).prop_map(|(p, all)| Request::Logout {
-            profile: p.map(Box::new),
-            all,
+        prop::option::of(profile()).prop_map(|p| Request::Logout {
+            target: p.map_or(LogoutTarget::All, |p| LogoutTarget::Session(Box::new(p))),
         }),
         Just(Request::Status),
         Just(Request::Shutdown),
