@@ -8,15 +8,15 @@
 
 use std::io::{self, Read, Write};
 
-mod decoder;
-
-pub use decoder::{Decoder, Step};
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use crate::ProtoError;
+
+mod decoder;
+
+pub use decoder::{Decoder, Step};
 
 /// Largest body a frame may carry, in bytes (the prefix is not counted).
 pub const MAX_FRAME_LEN: usize = 64 * 1024;

@@ -189,3 +189,61 @@ async fn read_request<R: AsyncRead + Unpin>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use flyte_auth_proto::frame::encode;
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_is_read_without_a_byte_of_the_next_one() {
+        let (mut client, mut agent) = tokio::io::duplex(1 << 20);
+        let first = encode(&Request::Status).unwrap();
+        let second = encode(&Request::Shutdown).unwrap();
+        let mut bad = 5u32.to_be_bytes().to_vec();
+        bad.extend_from_slice(b"{bad}");
+        for frame in [&first[..], &bad, &second] {
+            client.write_all(frame).await.unwrap();
+        }
+        drop(client);
+        let mut decoder = Decoder::new();
+        let req = read_request(&mut agent, &mut decoder).await.unwrap();
+        assert_eq!(req, Some(Request::Status));
+        // Bad JSON: answered, and the stream is still in step.
+        let bad = read_request(&mut agent, &mut decoder).await.unwrap_err();
+        assert!(matches!(
+            bad,
+            ReadError::Recoverable(ProtoError::Malformed(_))
+        ));
+        // What is left on the stream is exactly the next frame: nothing was read ahead.
+        let mut rest = Vec::new();
+        agent.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, second.to_vec());
+    }
+
+    #[tokio::test]
+    async fn a_frame_cut_short_is_fatal_and_a_close_between_frames_is_not() {
+        let (mut client, mut agent) = tokio::io::duplex(1024);
+        client
+            .write_all(&encode(&Request::Status).unwrap())
+            .await
+            .unwrap();
+        client.write_all(&[0, 0]).await.unwrap();
+        drop(client);
+        let mut decoder = Decoder::new();
+        let req = read_request(&mut agent, &mut decoder).await.unwrap();
+        assert_eq!(req, Some(Request::Status));
+        let cut = read_request(&mut agent, &mut decoder).await.unwrap_err();
+        assert!(
+            matches!(cut, ReadError::Fatal(ProtoError::Truncated)),
+            "{cut:?}"
+        );
+
+        let (client, mut agent) = tokio::io::duplex(1024);
+        drop(client);
+        let closed = read_request(&mut agent, &mut Decoder::new()).await.unwrap();
+        assert_eq!(closed, None);
+    }
+}

@@ -194,6 +194,14 @@ fn logout_keeps_its_wire_fields_and_refuses_a_logout_of_nothing() {
     let r: Request = serde_json::from_value(json).unwrap();
     let session = LogoutTarget::Session(Box::new(profile()));
     assert_eq!(r, Request::Logout { target: session });
+    // Fields a newer client may add are ignored here as everywhere.
+    let r: Request = decode(br#"{"type":"logout","all":true,"later":1}"#).unwrap();
+    assert_eq!(
+        r,
+        Request::Logout {
+            target: LogoutTarget::All
+        }
+    );
     for nothing in [
         &br#"{"type":"logout"}"#[..],
         br#"{"type":"logout","all":false}"#,
