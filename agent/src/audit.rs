@@ -110,7 +110,7 @@ impl Subject {
             Request::Hello { .. } => ("hello", None),
             Request::GetToken { profile, .. } => ("get_token", Some(profile)),
             Request::Login { profile, .. } => ("login", Some(profile)),
-            Request::Logout { profile, all } => ("logout", profile.as_deref().filter(|_| !all)),
+            Request::Logout { target } => ("logout", target.profile()),
             Request::Status | Request::StatusPage { .. } => ("status", None),
             Request::Shutdown => ("shutdown", None),
             Request::Unknown => ("unknown", None),

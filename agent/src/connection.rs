@@ -157,18 +157,10 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
                     }
                 }
             }
-            Request::Logout { profile, all } => {
-                let target = if all { None } else { profile };
-                if target.is_none() && !all {
-                    return Some(Response::Error(WireError::new(
-                        ErrorKind::BadRequest,
-                        "logout needs a profile or `all`",
-                    )));
-                }
-                Response::LoggedOut {
-                    sessions: registry.logout(target.as_deref()).await,
-                }
-            }
+            // The wire type allows only a profile or all: nothing left to validate here.
+            Request::Logout { target } => Response::LoggedOut {
+                sessions: registry.logout(target.profile()).await,
+            },
             Request::Status | Request::StatusPage { .. } => {
                 let offset = match req {
                     Request::StatusPage { offset } => offset as usize,

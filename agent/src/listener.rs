@@ -10,7 +10,8 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
-use flyte_auth_proto::paths::{ensure_private_dir, lock_path};
+use flyte_auth_proto::paths::lock_path;
+use flyte_auth_proto::private_dir::ensure_private_dir;
 
 use crate::AgentError;
 

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use flyte_auth_proto::{
-    AuthMode, BROWSER_ENV_VARS, BrowserEnv, Event, Profile, Request, Response, StatusReport,
-    TokenResponse,
+    AuthMode, BROWSER_ENV_VARS, BrowserEnv, Event, LogoutTarget, Profile, Request, Response,
+    StatusReport, TokenResponse,
 };
 
 use crate::transport::{ConnectError, Connection, DEFAULT_READ_TIMEOUT, unexpected};
@@ -118,13 +118,10 @@ impl Client {
         }
     }
 
-    /// Forgets the session of `profile`, or every session when `profile` is `None`; returns
-    /// how many sessions were forgotten.
-    pub fn logout(&mut self, profile: Option<&Profile>) -> Result<u32> {
-        let req = Request::Logout {
-            profile: profile.map(|p| Box::new(p.clone())),
-            all: profile.is_none(),
-        };
+    /// Forgets the session of one profile, or every session; returns how many sessions were
+    /// forgotten.
+    pub fn logout(&mut self, target: LogoutTarget) -> Result<u32> {
+        let req = Request::Logout { target };
         match self.request(&req, DEFAULT_READ_TIMEOUT, &mut |_| {})? {
             Response::LoggedOut { sessions } => Ok(sessions),
             other => Err(unexpected(other)),

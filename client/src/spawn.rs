@@ -216,7 +216,7 @@ struct Log {
 /// equivalent), never the terminal.
 fn open_log() -> std::io::Result<Log> {
     let dir = log_dir()?;
-    flyte_auth_proto::paths::ensure_private_dir(&dir).map_err(std::io::Error::other)?;
+    flyte_auth_proto::private_dir::ensure_private_dir(&dir).map_err(std::io::Error::other)?;
     let path = dir.join("agent.log");
     let mut options = std::fs::OpenOptions::new();
     options.create(true).append(true);

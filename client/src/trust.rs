@@ -30,7 +30,7 @@ pub fn check_socket_dir(socket: &Path) -> Result<bool> {
         return Ok(true);
     }
     let dir = socket_dir(socket);
-    match flyte_auth_proto::paths::check_private_dir(&dir) {
+    match flyte_auth_proto::private_dir::check_private_dir(&dir) {
         Ok(()) => Ok(true),
         Err(ProtoError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(ProtoError::UnsafeDir { path, why }) => Err(Error::Untrusted {

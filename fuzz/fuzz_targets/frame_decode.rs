@@ -3,7 +3,7 @@
 //! panic, and whatever decodes must survive a re-encode unchanged.
 #![no_main]
 
-use flyte_auth_proto::frame::{decode, encode, read_message};
+use flyte_auth_proto::frame::{Decoder, Step, decode, encode, read_message};
 use flyte_auth_proto::{ProtoError, Request, Response};
 use libfuzzer_sys::fuzz_target;
 
@@ -36,4 +36,27 @@ fuzz_target!(|data: &[u8]| {
     while let Ok(Some(req)) = read_message::<_, Request>(&mut stream) {
         reencodes(&req);
     }
+    // The same stream through the sans-IO decoder in reads of at most `chunk` bytes (the
+    // first byte), past bad frames as the agent goes on after answering them: whatever the
+    // read sizes, the buffer it hands out stays within one frame.
+    if let Some((&chunk, rest)) = data.split_first() {
+        decode_in_chunks(rest, usize::from(chunk.max(1)));
+    }
 });
+
+/// Drives a [`Decoder`] over `stream`, `chunk` bytes at most per read, until it ends or fails.
+fn decode_in_chunks(mut stream: &[u8], chunk: usize) {
+    let mut decoder = Decoder::<Request>::new();
+    loop {
+        let buf = decoder.buf();
+        assert!(!buf.is_empty() && buf.len() <= flyte_auth_proto::MAX_FRAME_LEN);
+        let n = buf.len().min(chunk).min(stream.len());
+        buf[..n].copy_from_slice(&stream[..n]);
+        stream = &stream[n..];
+        match decoder.filled(n) {
+            Ok(Step::Pending | Step::Invalid(_)) => {}
+            Ok(Step::Message(req)) => reencodes(&req),
+            Ok(Step::Closed) | Err(_) => return,
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! Errors from framing, decoding and path resolution.
+//! Errors from framing, decoding and the private-directory check.
 
 use std::path::PathBuf;
 
@@ -22,7 +22,8 @@ pub enum ProtoError {
     /// Reading or writing the underlying stream failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
-    /// The socket directory is unsafe to use (wrong owner or permissions).
+    /// A private directory is unsafe to use (wrong owner or permissions); see
+    /// [`crate::private_dir`].
     #[error("refusing to use {path}: {why}")]
     UnsafeDir {
         /// The directory.
@@ -30,7 +31,4 @@ pub enum ProtoError {
         /// What is wrong with it.
         why: String,
     },
-    /// No socket path could be determined.
-    #[error("cannot determine the agent socket path: {0}")]
-    NoSocketPath(String),
 }

@@ -1,9 +1,10 @@
 //! Framing: a `u32` big-endian length prefix followed by a JSON body of at most [`MAX_FRAME_LEN`].
 //!
-//! The limit is enforced on both sides and before any allocation: a reader looks at the four
-//! prefix bytes with [`body_len`] and refuses an oversized frame without reading its body.
-//! Buffers that may hold secrets (profiles carry client secrets, responses carry tokens) are
-//! zeroized when dropped.
+//! The limit is enforced on both sides and before any allocation: the [`Decoder`] looks at the
+//! four prefix bytes with [`body_len`] and refuses an oversized frame without reading its body.
+//! Reading is implemented once, in the sans-IO [`Decoder`]; [`read_message`] is its blocking
+//! adapter (the agent has a tokio one). Buffers that may hold secrets (profiles carry client
+//! secrets, responses carry tokens) are zeroized when dropped.
 
 use std::io::{self, Read, Write};
 
@@ -12,6 +13,10 @@ use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
 use crate::ProtoError;
+
+mod decoder;
+
+pub use decoder::{Decoder, Step};
 
 /// Largest body a frame may carry, in bytes (the prefix is not counted).
 pub const MAX_FRAME_LEN: usize = 64 * 1024;
@@ -63,109 +68,24 @@ pub fn write_message<W: Write, T: Serialize>(w: &mut W, msg: &T) -> Result<(), P
     Ok(())
 }
 
-/// Reads one message. Returns `Ok(None)` when the peer closed the stream cleanly between frames.
+/// Reads one message. Returns `Ok(None)` when the peer closed the stream cleanly between
+/// frames. A blocking adapter of [`Decoder`]: it reads nothing past the message it returns.
 pub fn read_message<R: Read, T: DeserializeOwned>(r: &mut R) -> Result<Option<T>, ProtoError> {
-    let mut prefix = [0u8; PREFIX_LEN];
-    match read_full(r, &mut prefix)? {
-        0 => return Ok(None),
-        PREFIX_LEN => {}
-        _ => return Err(ProtoError::Truncated),
-    }
-    let len = body_len(prefix)?;
-    let mut body = Zeroizing::new(vec![0u8; len]);
-    if read_full(r, &mut body)? != len {
-        return Err(ProtoError::Truncated);
-    }
-    decode(&body).map(Some)
-}
-
-/// Reads until `buf` is full or EOF; returns how many bytes were read.
-fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+    let mut decoder = Decoder::new();
+    loop {
+        let n = match r.read(decoder.buf()) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        match decoder.filled(n)? {
+            Step::Pending => {}
+            Step::Message(msg) => return Ok(Some(msg)),
+            Step::Invalid(e) => return Err(e),
+            Step::Closed => return Ok(None),
         }
     }
-    Ok(filled)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::Request;
-
-    #[test]
-    fn frame_round_trips_through_a_stream() {
-        let mut buf = Vec::new();
-        write_message(&mut buf, &Request::Status).unwrap();
-        write_message(&mut buf, &Request::Shutdown).unwrap();
-        let mut r = &buf[..];
-        assert_eq!(
-            read_message::<_, Request>(&mut r).unwrap(),
-            Some(Request::Status)
-        );
-        assert_eq!(
-            read_message::<_, Request>(&mut r).unwrap(),
-            Some(Request::Shutdown)
-        );
-        assert_eq!(read_message::<_, Request>(&mut r).unwrap(), None);
-    }
-
-    #[test]
-    fn oversized_prefix_is_rejected_before_reading_the_body() {
-        let prefix = ((MAX_FRAME_LEN + 1) as u32).to_be_bytes();
-        // No body follows: if the reader tried to allocate and read it, it would report
-        // Truncated instead of TooLarge.
-        let mut r = &prefix[..];
-        let err = read_message::<_, Request>(&mut r).unwrap_err();
-        assert!(matches!(err, ProtoError::TooLarge { len, .. } if len == MAX_FRAME_LEN + 1));
-        assert!(body_len(u32::MAX.to_be_bytes()).is_err());
-        assert_eq!(
-            body_len((MAX_FRAME_LEN as u32).to_be_bytes()).unwrap(),
-            MAX_FRAME_LEN
-        );
-    }
-
-    #[test]
-    fn oversized_message_is_refused_when_writing() {
-        let big = Request::Hello {
-            version: 1,
-            client: "x".repeat(MAX_FRAME_LEN),
-        };
-        assert!(matches!(encode(&big), Err(ProtoError::TooLarge { .. })));
-        let mut sink = Vec::new();
-        assert!(write_message(&mut sink, &big).is_err());
-        assert!(
-            sink.is_empty(),
-            "nothing may be written for a refused message"
-        );
-    }
-
-    #[test]
-    fn truncated_frames_are_errors() {
-        let frame = encode(&Request::Status).unwrap();
-        for cut in [1, 3, PREFIX_LEN + 1, frame.len() - 1] {
-            let mut r = &frame[..cut];
-            let err = read_message::<_, Request>(&mut r).unwrap_err();
-            assert!(matches!(err, ProtoError::Truncated), "cut at {cut}: {err}");
-        }
-    }
-
-    #[test]
-    fn invalid_json_is_malformed() {
-        let body = b"{not json";
-        let mut frame = (body.len() as u32).to_be_bytes().to_vec();
-        frame.extend_from_slice(body);
-        let err = read_message::<_, Request>(&mut &frame[..]).unwrap_err();
-        assert!(matches!(err, ProtoError::Malformed(_)), "{err}");
-        let err = decode::<Request>(br#"{"type":"get_token"}"#).unwrap_err();
-        assert!(
-            matches!(err, ProtoError::Malformed(_)),
-            "missing fields: {err}"
-        );
-    }
-}
+mod tests;

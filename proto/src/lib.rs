@@ -1,8 +1,9 @@
 //! Wire protocol shared by the flyte-auth agent and its clients: messages, framing and paths.
 //!
-//! Everything here is sans-IO: framing works over any `std::io::Read`/`Write` or over byte
-//! slices, so the blocking client and the tokio agent share one implementation. No tokio, no
-//! network.
+//! Sans-IO: one frame [`frame::Decoder`] takes bytes and gives messages, with thin adapters
+//! over `std::io` here and over tokio in the agent, so both sides share one implementation.
+//! No tokio, no network. The single exception is [`private_dir`], the filesystem check of
+//! the socket's directory that both binaries must make the same way.
 #![deny(missing_docs)]
 
 pub mod bounded;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod frame;
 pub mod message;
 pub mod paths;
+pub mod private_dir;
 pub mod profile;
 pub mod status_page;
 pub mod text;
@@ -17,8 +19,8 @@ pub mod text;
 pub use error::ProtoError;
 pub use frame::MAX_FRAME_LEN;
 pub use message::{
-    BROWSER_ENV_VARS, BrowserEnv, ErrorKind, Event, Request, Response, SessionStatus, StatusReport,
-    TokenResponse, WireError,
+    BROWSER_ENV_VARS, BrowserEnv, ErrorKind, Event, LogoutTarget, Request, Response, SessionStatus,
+    StatusReport, TokenResponse, WireError,
 };
 pub use profile::{AuthMode, Profile, Secret, SessionKey};
 

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::profile::{AuthMode, Profile, Secret};
 
+mod logout;
+
+pub use logout::LogoutTarget;
+
 /// Client → agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -51,14 +55,11 @@ pub enum Request {
         #[serde(default, deserialize_with = "crate::bounded::short_list")]
         browser_env: BrowserEnv,
     },
-    /// Forget a session (or all, with `all`); clients waiting on it get "login required".
+    /// Forget a session (or all); clients waiting on it get "login required".
     Logout {
-        /// The session to forget; ignored with `all`.
-        #[serde(default)]
-        profile: Option<Box<Profile>>,
-        /// Forget every session.
-        #[serde(default)]
-        all: bool,
+        /// Which sessions; on the wire, the `profile` and `all` fields of this object.
+        #[serde(flatten)]
+        target: LogoutTarget,
     },
     /// Describe every session (never a token). With many sessions the answer is the first
     /// page; its [`StatusReport::next_offset`] says where [`Request::StatusPage`] goes on.

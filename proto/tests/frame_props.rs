@@ -2,10 +2,10 @@
 //! all give a message or a clean error (never a panic), and an oversized length prefix is
 //! refused from the prefix alone, before a body buffer exists.
 
-use flyte_auth_proto::frame::{PREFIX_LEN, body_len, decode, encode, read_message};
+use flyte_auth_proto::frame::{Decoder, PREFIX_LEN, Step, body_len, decode, encode, read_message};
 use flyte_auth_proto::{
-    AuthMode, ErrorKind, Event, MAX_FRAME_LEN, Profile, ProtoError, Request, Response, Secret,
-    SessionStatus, StatusReport, TokenResponse, WireError,
+    AuthMode, ErrorKind, Event, LogoutTarget, MAX_FRAME_LEN, Profile, ProtoError, Request,
+    Response, Secret, SessionStatus, StatusReport, TokenResponse, WireError,
 };
 use proptest::prelude::*;
 
@@ -93,9 +93,8 @@ fn request() -> impl Strategy<Value = Request> {
                 import,
                 browser_env,
             }),
-        (prop::option::of(profile()), any::<bool>()).prop_map(|(p, all)| Request::Logout {
-            profile: p.map(Box::new),
-            all,
+        prop::option::of(profile()).prop_map(|p| Request::Logout {
+            target: p.map_or(LogoutTarget::All, |p| LogoutTarget::Session(Box::new(p))),
         }),
         Just(Request::Status),
         Just(Request::Shutdown),
@@ -244,6 +243,38 @@ proptest! {
         prop_assert_eq!(back, resp.clone());
         let streamed: Option<Response> = read_message(&mut &frame[..]).expect("read");
         prop_assert_eq!(streamed, Some(resp));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    #[test]
+    fn the_decoder_yields_the_stream_whatever_the_read_sizes(
+        reqs in prop::collection::vec(request(), 1..4),
+        chunks in prop::collection::vec(1usize..300, 1..8),
+    ) {
+        let mut stream = Vec::new();
+        for req in &reqs {
+            stream.extend_from_slice(&encode(req).expect("encode"));
+        }
+        let mut decoder = Decoder::<Request>::new();
+        let (mut at, mut got, mut reads) = (0, Vec::new(), 0usize);
+        loop {
+            let buf = decoder.buf();
+            let n = buf.len().min(chunks[reads % chunks.len()]).min(stream.len() - at);
+            reads += 1;
+            buf[..n].copy_from_slice(&stream[at..at + n]);
+            at += n;
+            match decoder.filled(n).expect("no framing error") {
+                Step::Pending => {}
+                Step::Message(m) => got.push(m),
+                Step::Invalid(e) => prop_assert!(false, "{}", e),
+                Step::Closed => break,
+            }
+        }
+        prop_assert_eq!(got, reqs);
+        prop_assert_eq!(at, stream.len());
     }
 }
 

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use flyte_auth_proto::{AuthMode, ErrorKind, Profile, Request, Response, Secret, WireError};
+use flyte_auth_proto::{
+    AuthMode, ErrorKind, LogoutTarget, Profile, Request, Response, Secret, WireError,
+};
 
 use super::*;
 
@@ -29,14 +31,19 @@ fn subjects_name_the_session_and_nothing_secret() {
     assert_eq!(s.endpoint.as_deref(), Some("https://flyte.example.com"));
     assert_eq!(s.mode, Some(AuthMode::ClientSecret));
     let all = Request::Logout {
-        profile: Some(secret_profile()),
-        all: true,
+        target: LogoutTarget::All,
     };
     assert_eq!(
         Subject::of(&all).endpoint,
         None,
         "logout --all names no session"
     );
+    let one = Request::Logout {
+        target: LogoutTarget::Session(secret_profile()),
+    };
+    let one = Subject::of(&one);
+    assert_eq!(one.endpoint.as_deref(), Some("https://flyte.example.com"));
+    assert_eq!(one.request, "logout");
     assert_eq!(Subject::of(&Request::Status).request, "status");
 }
 

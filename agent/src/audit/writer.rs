@@ -25,7 +25,8 @@ impl Writer {
     /// Opens `path` for appending (0600), creating its directory (0700) if needed.
     pub(super) fn open(path: &Path, max: u64) -> std::io::Result<Writer> {
         if let Some(dir) = path.parent() {
-            flyte_auth_proto::paths::ensure_private_dir(dir).map_err(std::io::Error::other)?;
+            flyte_auth_proto::private_dir::ensure_private_dir(dir)
+                .map_err(std::io::Error::other)?;
         }
         let file = open_append(path)?;
         let size = file.metadata()?.len();

@@ -1,5 +1,7 @@
-//! The reading side of a connection: framed requests off the socket, checked for size
-//! before anything is allocated, with backpressure.
+//! The reading side of a connection: framed requests off the socket, with backpressure. A
+//! thin tokio adapter of proto's sans-IO [`Decoder`], which owns the framing rules (the size
+//! check before anything is allocated, truncation, bad JSON) and hands out room for exactly
+//! the rest of the current frame, so reading into it never reads ahead.
 //!
 //! The reader task reads a request only when the connection asks for the next one (streams
 //! that cannot watch for a hang-up: at most one ahead), so while a request waits (on a
@@ -10,13 +12,12 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use flyte_auth_proto::frame::{self, PREFIX_LEN};
+use flyte_auth_proto::frame::{Decoder, Step};
 use flyte_auth_proto::{ProtoError, Request};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
-use zeroize::Zeroizing;
 
 /// Why reading a request failed.
 #[derive(Debug)]
@@ -129,6 +130,7 @@ async fn read_loop<R: PeerReader>(
     want: Arc<Notify>,
     gone: CancellationToken,
 ) {
+    let mut decoder = Decoder::new();
     loop {
         if R::WATCHES_HANG_UP {
             tokio::select! {
@@ -144,7 +146,7 @@ async fn read_loop<R: PeerReader>(
             },
             () = reader.hung_up() => break,
         };
-        let item = match read_request(&mut reader).await {
+        let item = match read_request(&mut reader, &mut decoder).await {
             Ok(None) => break,
             Ok(Some(req)) => Ok(req),
             Err(e) => Err(e),
@@ -168,29 +170,80 @@ async fn read_loop<R: PeerReader>(
     gone.cancel();
 }
 
-/// Reads one framed request; `Ok(None)` on a clean close between frames.
-async fn read_request<R: AsyncRead + Unpin>(stream: &mut R) -> Result<Option<Request>, ReadError> {
-    let mut prefix = [0u8; PREFIX_LEN];
-    let mut got = 0;
-    while got < PREFIX_LEN {
-        match stream.read(&mut prefix[got..]).await {
-            Ok(0) if got == 0 => return Ok(None),
-            Ok(0) => return Err(ReadError::Fatal(ProtoError::Truncated)),
-            Ok(n) => got += n,
-            Err(e) => return Err(ReadError::Fatal(e.into())),
+/// Reads one framed request; `Ok(None)` on a clean close between frames. Reads only into
+/// the decoder's buffer: never a byte of the next frame.
+async fn read_request<R: AsyncRead + Unpin>(
+    stream: &mut R,
+    decoder: &mut Decoder<Request>,
+) -> Result<Option<Request>, ReadError> {
+    loop {
+        let n = stream
+            .read(decoder.buf())
+            .await
+            .map_err(|e| ReadError::Fatal(e.into()))?;
+        match decoder.filled(n).map_err(ReadError::Fatal)? {
+            Step::Pending => {}
+            Step::Message(req) => return Ok(Some(req)),
+            Step::Invalid(e) => return Err(ReadError::Recoverable(e)),
+            Step::Closed => return Ok(None),
         }
     }
-    // Checked before allocating: a hostile length prefix costs us nothing.
-    let len = frame::body_len(prefix).map_err(ReadError::Fatal)?;
-    let mut body = Zeroizing::new(vec![0u8; len]);
-    stream
-        .read_exact(&mut body)
-        .await
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => ReadError::Fatal(ProtoError::Truncated),
-            _ => ReadError::Fatal(e.into()),
-        })?;
-    frame::decode(&body)
-        .map(Some)
-        .map_err(ReadError::Recoverable)
+}
+
+#[cfg(test)]
+mod tests {
+    use flyte_auth_proto::frame::encode;
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_is_read_without_a_byte_of_the_next_one() {
+        let (mut client, mut agent) = tokio::io::duplex(1 << 20);
+        let first = encode(&Request::Status).unwrap();
+        let second = encode(&Request::Shutdown).unwrap();
+        let mut bad = 5u32.to_be_bytes().to_vec();
+        bad.extend_from_slice(b"{bad}");
+        for frame in [&first[..], &bad, &second] {
+            client.write_all(frame).await.unwrap();
+        }
+        drop(client);
+        let mut decoder = Decoder::new();
+        let req = read_request(&mut agent, &mut decoder).await.unwrap();
+        assert_eq!(req, Some(Request::Status));
+        // Bad JSON: answered, and the stream is still in step.
+        let bad = read_request(&mut agent, &mut decoder).await.unwrap_err();
+        assert!(matches!(
+            bad,
+            ReadError::Recoverable(ProtoError::Malformed(_))
+        ));
+        // What is left on the stream is exactly the next frame: nothing was read ahead.
+        let mut rest = Vec::new();
+        agent.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, second.to_vec());
+    }
+
+    #[tokio::test]
+    async fn a_frame_cut_short_is_fatal_and_a_close_between_frames_is_not() {
+        let (mut client, mut agent) = tokio::io::duplex(1024);
+        client
+            .write_all(&encode(&Request::Status).unwrap())
+            .await
+            .unwrap();
+        client.write_all(&[0, 0]).await.unwrap();
+        drop(client);
+        let mut decoder = Decoder::new();
+        let req = read_request(&mut agent, &mut decoder).await.unwrap();
+        assert_eq!(req, Some(Request::Status));
+        let cut = read_request(&mut agent, &mut decoder).await.unwrap_err();
+        assert!(
+            matches!(cut, ReadError::Fatal(ProtoError::Truncated)),
+            "{cut:?}"
+        );
+
+        let (client, mut agent) = tokio::io::duplex(1024);
+        drop(client);
+        let closed = read_request(&mut agent, &mut Decoder::new()).await.unwrap();
+        assert_eq!(closed, None);
+    }
 }

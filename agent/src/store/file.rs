@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use flyte_auth_proto::SessionKey;
-use flyte_auth_proto::paths::ensure_private_dir;
+use flyte_auth_proto::private_dir::ensure_private_dir;
 use zeroize::Zeroizing;
 
 use super::session::MAX_ITEM_BYTES;

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use clap::Args;
-use flyte_auth::proto::AuthMode;
 use flyte_auth::proto::text::printable;
+use flyte_auth::proto::{AuthMode, LogoutTarget};
 use flyte_auth::{Client, config};
 
 use super::ProfileArgs;
@@ -66,12 +66,12 @@ pub fn logout(socket: &Path, args: &LogoutArgs) -> flyte_auth::Result<()> {
     // Started if need be: a login kept in the store must be forgotten (and revoked) even
     // when no agent runs right now.
     let mut client = Client::connect_or_start(socket)?;
-    let n = if args.all {
-        client.logout(None)?
+    let target = if args.all {
+        LogoutTarget::All
     } else {
-        let profile = config::resolve(&args.profile.overrides())?;
-        client.logout(Some(&profile))?
+        LogoutTarget::Session(Box::new(config::resolve(&args.profile.overrides())?))
     };
+    let n = client.logout(target)?;
     match n {
         0 => eprintln!("Not logged in."),
         1 => eprintln!("Logged out."),

@@ -40,12 +40,10 @@ fn every_request_round_trips() {
         browser_env: Vec::new(),
     });
     round_trip(Request::Logout {
-        profile: Some(Box::new(profile())),
-        all: false,
+        target: LogoutTarget::Session(Box::new(profile())),
     });
     round_trip(Request::Logout {
-        profile: None,
-        all: true,
+        target: LogoutTarget::All,
     });
     round_trip(Request::Status);
     round_trip(Request::StatusPage { offset: 190 });
@@ -172,4 +170,43 @@ fn status_reports_of_older_agents_are_one_page() {
     // The last page says nothing about a next one, so an older client reads it as before.
     let text = serde_json::to_string(&r).unwrap();
     assert!(!text.contains("next_offset"), "{text}");
+}
+
+#[test]
+fn logout_keeps_its_wire_fields_and_refuses_a_logout_of_nothing() {
+    let all: Request = decode(br#"{"type":"logout","profile":null,"all":true}"#).unwrap();
+    assert_eq!(
+        all,
+        Request::Logout {
+            target: LogoutTarget::All
+        }
+    );
+    // `all` wins over a profile, as the agent always read it.
+    let json = serde_json::json!({"type": "logout", "profile": profile(), "all": true});
+    let r: Request = serde_json::from_value(json).unwrap();
+    assert_eq!(
+        r,
+        Request::Logout {
+            target: LogoutTarget::All
+        }
+    );
+    let json = serde_json::json!({"type": "logout", "profile": profile()});
+    let r: Request = serde_json::from_value(json).unwrap();
+    let session = LogoutTarget::Session(Box::new(profile()));
+    assert_eq!(r, Request::Logout { target: session });
+    // Fields a newer client may add are ignored here as everywhere.
+    let r: Request = decode(br#"{"type":"logout","all":true,"later":1}"#).unwrap();
+    assert_eq!(
+        r,
+        Request::Logout {
+            target: LogoutTarget::All
+        }
+    );
+    for nothing in [
+        &br#"{"type":"logout"}"#[..],
+        br#"{"type":"logout","all":false}"#,
+    ] {
+        let err = decode::<Request>(nothing).unwrap_err().to_string();
+        assert!(err.contains("logout needs a profile or `all`"), "{err}");
+    }
 }
