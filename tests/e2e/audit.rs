@@ -127,6 +127,8 @@ fn the_audit_log_is_off_by_default_and_rotates_at_its_bound() {
         write_message(&mut s, &Request::Status).expect("write");
         assert!(matches!(read(&mut s), Response::Status(_)));
     }
+    // Stopping flushes the writer: the sizes below are final, not caught mid-write.
+    env.stop_agent();
     assert!(
         wait_until(Duration::from_secs(10), || old.exists()),
         "rotated once past {MAX_BYTES} bytes"
