@@ -30,7 +30,7 @@ use crate::gate::Slot;
 use crate::session::{Registry, Reply, Ticket};
 
 /// Longest any request may wait, logins included (their own timeouts are shorter).
-const LOGIN_CAP: Duration = Duration::from_secs(30 * 60);
+const LOGIN_CAP: Duration = flyte_auth_proto::contract::LOGIN_TIMEOUT;
 
 /// A client connection and what it needs to answer requests. `W` is the write half of its
 /// stream: a Unix socket's, or a named pipe's on Windows.

@@ -13,6 +13,7 @@ use clap::Parser;
 use flyte_auth_agent::{AgentError, Settings, run};
 #[cfg(unix)]
 use flyte_auth_agent::{activation, listener};
+use flyte_auth_proto::contract;
 #[cfg(unix)]
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
@@ -31,23 +32,23 @@ struct Args {
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
     /// Seconds after which a session nobody asked for stops refreshing.
-    #[arg(long, value_name = "SECS", default_value_t = 8 * 3600)]
+    #[arg(long, value_name = "SECS", default_value_t = Settings::default().idle_session.as_secs())]
     idle_session_secs: u64,
     /// Seconds after which a session that never obtained a token (a typo'd endpoint, an IdP
     /// that could not be reached) and nobody asked for is removed.
-    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    #[arg(long, value_name = "SECS", default_value_t = Settings::default().forget_failed_session.as_secs())]
     forget_failed_secs: u64,
     /// Most concurrent client connections.
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    #[arg(long, value_name = "N", default_value_t = Settings::default().max_connections)]
     max_connections: usize,
     /// Seconds a connection may sit idle before it is closed.
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    #[arg(long, value_name = "SECS", default_value_t = Settings::default().idle_connection.as_secs())]
     idle_connection_secs: u64,
     /// Seconds a token request may take.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    #[arg(long, value_name = "SECS", default_value_t = Settings::default().request_timeout.as_secs())]
     request_timeout_secs: u64,
     /// Timeout of each HTTP call to an endpoint or IdP, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 15)]
+    #[arg(long, value_name = "SECS", default_value_t = Settings::default().http_timeout.as_secs())]
     http_timeout_secs: u64,
     /// When socket activated (systemd), exit after this many seconds with no connection and
     /// no live session; the socket starts a new agent on the next connection. 0: never.
@@ -69,7 +70,7 @@ struct Args {
           action = clap::ArgAction::SetTrue)]
     audit_log: bool,
     /// Print "READY" on stdout once listening (used by `flyte-auth` when it starts the agent).
-    #[arg(long, hide = true)]
+    #[arg(long = contract::READY_STDOUT_FLAG, hide = true)]
     ready_stdout: bool,
 }
 
@@ -94,7 +95,11 @@ fn main() -> std::process::ExitCode {
                 print_refusal(&e);
             }
             // A distinct code lets a starter tell "someone else won the race" from a failure.
-            std::process::ExitCode::from(if already { 3 } else { 1 })
+            std::process::ExitCode::from(if already {
+                contract::EXIT_ALREADY_RUNNING
+            } else {
+                1
+            })
         }
     }
 }
@@ -211,7 +216,8 @@ async fn serve(args: Args, settings: Settings) -> anyhow::Result<()> {
 fn print_ready() {
     let mut out = std::io::stdout().lock();
     // The starter may already have given up; that is not our failure.
-    let _ = writeln!(out, "READY {}", std::process::id()).and_then(|()| out.flush());
+    let _ =
+        writeln!(out, "{} {}", contract::READY_LINE, std::process::id()).and_then(|()| out.flush());
 }
 
 /// Tells the client that started us why we will not run, in place of the "READY" line: it
@@ -219,7 +225,7 @@ fn print_ready() {
 fn print_refusal(e: &anyhow::Error) {
     let line = format!("{e:#}").replace(['\n', '\r'], " ");
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "ERROR {line}").and_then(|()| out.flush());
+    let _ = writeln!(out, "{}{line}", contract::ERROR_LINE).and_then(|()| out.flush());
 }
 
 /// The inherited listener, else one bound at `socket` (or the default path). A socket the

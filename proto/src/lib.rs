@@ -5,6 +5,7 @@
 //! network.
 #![deny(missing_docs)]
 
+pub mod contract;
 pub mod error;
 pub mod frame;
 pub mod message;
