@@ -21,6 +21,7 @@ pub use self::throttle::Throttle;
 use crate::Ctx;
 use crate::audit::{Peer, Subject, kind_name};
 use crate::connection::{Connection, PeerReader};
+use crate::handler::Handler;
 use crate::server::Activity;
 use crate::session::Registry;
 
@@ -41,7 +42,7 @@ pub struct Gate {
     refusing: Arc<Semaphore>,
     tracker: TaskTracker,
     ctx: Arc<Ctx>,
-    registry: Arc<Registry>,
+    handler: Arc<Handler>,
     activity: Activity,
     shutdown: CancellationToken,
     log_full: Throttle,
@@ -63,8 +64,8 @@ impl Gate {
             ),
             refusing: Arc::new(Semaphore::new(MAX_REFUSING)),
             tracker: TaskTracker::new(),
+            handler: Arc::new(Handler::new(ctx.clone(), registry, shutdown.clone())),
             ctx,
-            registry,
             activity,
             shutdown,
             log_full: Throttle::new(Duration::from_secs(1)),
@@ -160,7 +161,7 @@ impl Gate {
             slot,
             peer,
             self.ctx.clone(),
-            self.registry.clone(),
+            self.handler.clone(),
             self.shutdown.clone(),
         );
         let busy = self.activity.enter();

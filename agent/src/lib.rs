@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod error;
 pub mod flows;
 pub mod gate;
+mod handler;
 pub mod http;
 pub mod jwt;
 #[cfg(unix)]
