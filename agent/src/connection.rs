@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod intake;
+// `Unwatched` (a stream that cannot watch for a hang-up) is for Windows' named pipes.
+#[cfg_attr(not(windows), allow(dead_code))]
 mod read;
 
 use flyte_auth_proto::frame;
@@ -25,11 +27,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use self::read::Inbox;
-pub use self::read::{PeerReader, Unwatched};
+pub(crate) use self::read::PeerReader;
+#[cfg(windows)]
+pub(crate) use self::read::Unwatched;
 use crate::Ctx;
 use crate::audit::{self, Peer, Subject};
-use crate::gate::Slot;
 use crate::handler::{Handled, Handler, Pending};
+use crate::server::Slot;
 use crate::session::{Reply, Ticket};
 
 /// A client connection and what it needs to answer requests. `W` is the write half of its
