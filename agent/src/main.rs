@@ -98,6 +98,25 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+impl Args {
+    /// The agent's tunables as these arguments set them (`activated`: socket activated).
+    fn settings(&self, activated: bool, audit: Audit) -> Settings {
+        Settings {
+            idle_session: Duration::from_secs(self.idle_session_secs),
+            forget_failed_session: Duration::from_secs(self.forget_failed_secs),
+            max_connections: self.max_connections.max(1),
+            idle_connection: Duration::from_secs(self.idle_connection_secs),
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            http_timeout: Duration::from_secs(self.http_timeout_secs),
+            exit_when_idle: (activated && self.exit_when_idle > 0)
+                .then(|| Duration::from_secs(self.exit_when_idle)),
+            store: self.store.clone(),
+            audit,
+            ..Settings::default()
+        }
+    }
+}
+
 fn real_main(args: Args) -> anyhow::Result<()> {
     // First, while we are single-threaded: taking an inherited socket edits the environment.
     let endpoint = server::Endpoint::take(args.socket.clone())?;
@@ -110,19 +129,7 @@ fn real_main(args: Args) -> anyhow::Result<()> {
     } else {
         Audit::disabled()
     };
-    let settings = Settings {
-        idle_session: Duration::from_secs(args.idle_session_secs),
-        forget_failed_session: Duration::from_secs(args.forget_failed_secs),
-        max_connections: args.max_connections.max(1),
-        idle_connection: Duration::from_secs(args.idle_connection_secs),
-        request_timeout: Duration::from_secs(args.request_timeout_secs),
-        http_timeout: Duration::from_secs(args.http_timeout_secs),
-        exit_when_idle: (activated && args.exit_when_idle > 0)
-            .then(|| Duration::from_secs(args.exit_when_idle)),
-        store: args.store.clone(),
-        audit: audit.clone(),
-        ..Settings::default()
-    };
+    let settings = args.settings(activated, audit.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -164,4 +171,30 @@ fn init_tracing() {
         .with_ansi(std::io::stderr().is_terminal())
         .with_filter(filter.and(caps));
     tracing_subscriber::registry().with(layer).init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without flags the agent runs with `Settings::default()`, whose deadlines are the ones
+    /// the client's waits are derived from; `--ready-stdout` is spelled as the client says.
+    #[test]
+    fn defaults_are_the_library_defaults_and_the_contract() {
+        let args = Args::try_parse_from(["flyte-auth-agent", "--ready-stdout"]).unwrap();
+        assert!(args.ready_stdout);
+        let got = args.settings(false, Audit::disabled());
+        let want = Settings::default();
+        assert_eq!(got.idle_session, want.idle_session);
+        assert_eq!(got.forget_failed_session, want.forget_failed_session);
+        assert_eq!(got.max_connections, want.max_connections);
+        assert_eq!(got.idle_connection, want.idle_connection);
+        assert_eq!(got.request_timeout, want.request_timeout);
+        assert_eq!(got.http_timeout, want.http_timeout);
+        assert_eq!(got.exit_when_idle, None);
+        assert_eq!(got.request_timeout, contract::REQUEST_TIMEOUT);
+        assert_eq!(got.handshake_timeout, contract::HELLO_TIMEOUT);
+        let flag = format!("--{}", contract::READY_STDOUT_FLAG);
+        assert!(Args::try_parse_from(["flyte-auth-agent", flag.as_str()]).is_ok());
+    }
 }

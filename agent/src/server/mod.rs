@@ -1,6 +1,6 @@
 //! The server: where the agent listens and how connections get in. Shared by both platforms:
-//! the [`Gate`] (connection slots, one task per connection, refusals, graceful drain), the
-//! slots themselves, log throttling and [`Activity`]. Per platform, behind `cfg`: `unix`
+//! the `Gate` (connection slots, one task per connection, refusals, graceful drain), the
+//! slots themselves, log throttling and `Activity`. Per platform, behind `cfg`: `unix`
 //! (socket binding, socket activation, peer-uid check, signals) and `windows` (the named pipe
 //! and its security descriptor, console events). Either side's [`serve`] is the whole life of
 //! the agent process; [`crate::run`] serves an already bound [`Listener`] (what in-process
