@@ -76,3 +76,32 @@ fn a_timed_out_token_request_says_how_long_it_waited_and_for_whom() {
     };
     assert_eq!(e.kind, ErrorKind::LoginRequired);
 }
+
+#[test]
+fn a_login_answers_with_the_tokens_subject_and_expiry() {
+    use base64::Engine as _;
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(br#"{"sub":"u-1","preferred_username":"ada"}"#);
+    let token = flyte_auth_proto::TokenResponse {
+        access_token: flyte_auth_proto::Secret::new(format!("e30.{payload}.sig")),
+        token_type: "Bearer".into(),
+        expires_at: 1_700_000_000,
+        header_key: "authorization".into(),
+        warning: None,
+    };
+    let login = Answer::LoggedIn {
+        endpoint: "dns:///flyte.example.com".into(),
+    };
+    match login.respond(Some(Ok(token)), LOGIN_TIMEOUT) {
+        Response::LoggedIn {
+            endpoint,
+            subject,
+            expires_at,
+        } => {
+            assert_eq!(endpoint, "dns:///flyte.example.com");
+            assert_eq!(subject.as_deref(), Some("ada"));
+            assert_eq!(expires_at, 1_700_000_000);
+        }
+        other => panic!("expected LoggedIn, got {other:?}"),
+    }
+}
