@@ -1,5 +1,7 @@
 //! One client connection: `Hello` first, then any number of requests, each answered with
-//! exactly one final response, preceded by events (login prompts) while it waits.
+//! exactly one final response, preceded by events (login prompts) while it waits. What a
+//! request gets is decided by [`crate::handler`]; the connection carries the frames, relays
+//! the events, enforces the deadlines and bounds, and records the outcome in the audit log.
 //!
 //! A reader task reads the next request when the connection asks for it (see [`read`]), so
 //! that a client that pipelines frames while a request waits for a login is held back
@@ -14,23 +16,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod intake;
+// `Unwatched` (a stream that cannot watch for a hang-up) is for Windows' named pipes.
+#[cfg_attr(not(windows), allow(dead_code))]
 mod read;
 
 use flyte_auth_proto::frame;
-use flyte_auth_proto::{AuthMode, ErrorKind, Request, Response, StatusReport, WireError};
+use flyte_auth_proto::{ErrorKind, Request, Response, WireError};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use self::read::Inbox;
-pub use self::read::{PeerReader, Unwatched};
+pub(crate) use self::read::PeerReader;
+#[cfg(windows)]
+pub(crate) use self::read::Unwatched;
 use crate::Ctx;
 use crate::audit::{self, Peer, Subject};
-use crate::gate::Slot;
-use crate::session::{Registry, Reply, Ticket};
-
-/// Longest any request may wait, logins included (their own timeouts are shorter).
-const LOGIN_CAP: Duration = Duration::from_secs(30 * 60);
+use crate::handler::{Handled, Handler, Pending};
+use crate::server::Slot;
+use crate::session::{Reply, Ticket};
 
 /// A client connection and what it needs to answer requests. `W` is the write half of its
 /// stream: a Unix socket's, or a named pipe's on Windows.
@@ -41,20 +45,20 @@ pub struct Connection<W> {
     slot: Slot,
     peer: Peer,
     ctx: Arc<Ctx>,
-    registry: Arc<Registry>,
+    handler: Arc<Handler>,
     shutdown: CancellationToken,
 }
 
 impl<W: AsyncWrite + Unpin> Connection<W> {
     /// Wraps the two halves of an accepted, already authorised stream holding `slot`, and
     /// starts reading from `reader`.
-    pub fn new<R: PeerReader>(
+    pub(crate) fn new<R: PeerReader>(
         reader: R,
         writer: W,
         slot: Slot,
         peer: Peer,
         ctx: Arc<Ctx>,
-        registry: Arc<Registry>,
+        handler: Arc<Handler>,
         shutdown: CancellationToken,
     ) -> Self {
         Connection {
@@ -63,7 +67,7 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
             slot,
             peer,
             ctx,
-            registry,
+            handler,
             shutdown,
         }
     }
@@ -82,6 +86,8 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
             let Some(req) = self.next_request(idle_by).await else {
                 return;
             };
+            // Recorded here rather than in the handler: whether the answer reached the client
+            // (or the client left first) is part of the outcome, and only the connection knows.
             let audit = self.ctx.settings.audit.clone();
             let subject = audit.enabled().then(|| Subject::of(&req));
             let response = self.handle(req).await;
@@ -104,99 +110,20 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
         }
     }
 
-    /// Answers one request; `None` when the client went away while it waited.
+    /// Answers one request through the handler, relaying a pending answer's events until
+    /// its deadline; `None` when the client went away while it waited.
     async fn handle(&mut self, req: Request) -> Option<Response> {
-        let registry = self.registry.clone();
-        Some(match req {
-            Request::GetToken {
-                profile,
-                min_valid_secs,
-                interactive,
-                browser_env,
-            } => {
-                let host = profile.host().to_owned();
-                let deadline = match profile.mode {
-                    AuthMode::ClientSecret => self.ctx.settings.request_timeout,
-                    _ => LOGIN_CAP,
-                };
-                let min_valid = Duration::from_secs(min_valid_secs);
-                let ticket = registry
-                    .get_token(profile, min_valid, interactive, browser_env)
-                    .await;
-                match self.wait(ticket, deadline).await? {
-                    Some(Ok(token)) => Response::Token(token),
-                    Some(Err(e)) => Response::Error(e),
-                    None => Response::Error(WireError::new(
-                        ErrorKind::IdpUnreachable,
-                        format!(
-                            "timed out after {}s waiting for a token from {host}",
-                            deadline.as_secs()
-                        ),
-                    )),
-                }
+        match self.handler.handle(req).await {
+            Handled::Done(response) => Some(response),
+            Handled::Pending(Pending {
+                ticket,
+                deadline,
+                answer,
+            }) => {
+                let outcome = self.wait(ticket, deadline).await?;
+                Some(answer.respond(outcome, deadline))
             }
-            Request::Login {
-                profile,
-                method,
-                import,
-                browser_env,
-            } => {
-                let endpoint = profile.endpoint.clone();
-                let method = method.unwrap_or(profile.mode);
-                let ticket = registry.login(profile, method, import, browser_env).await;
-                match self.wait(ticket, LOGIN_CAP).await? {
-                    Some(Ok(token)) => Response::LoggedIn {
-                        endpoint,
-                        subject: crate::jwt::claims(token.access_token.expose())
-                            .and_then(|c| c.display_subject()),
-                        expires_at: token.expires_at,
-                    },
-                    Some(Err(e)) => Response::Error(e),
-                    None => {
-                        Response::Error(WireError::new(ErrorKind::LoginRequired, "login timed out"))
-                    }
-                }
-            }
-            // The wire type allows only a profile or all: nothing left to validate here.
-            Request::Logout { target } => Response::LoggedOut {
-                sessions: registry.logout(target.profile()).await,
-            },
-            Request::Status | Request::StatusPage { .. } => {
-                let offset = match req {
-                    Request::StatusPage { offset } => offset as usize,
-                    _ => 0,
-                };
-                let all = registry.status().await;
-                let (sessions, next_offset) = flyte_auth_proto::status_page::page(&all, offset);
-                Response::Status(StatusReport {
-                    agent_version: env!("CARGO_PKG_VERSION").to_owned(),
-                    pid: std::process::id(),
-                    uptime_secs: self.ctx.started.elapsed().as_secs(),
-                    sessions,
-                    next_offset,
-                    total_sessions: u32::try_from(all.len()).ok(),
-                    audit_log: self
-                        .ctx
-                        .settings
-                        .audit
-                        .path()
-                        .map(|p| p.display().to_string()),
-                })
-            }
-            Request::Shutdown => {
-                tracing::info!("shutdown requested by a client");
-                self.shutdown.cancel();
-                Response::Ok
-            }
-            Request::Hello { .. } => Response::Error(WireError::new(
-                ErrorKind::BadRequest,
-                "hello may only be sent once per connection",
-            )),
-            Request::Unknown => Response::Error(WireError::new(
-                ErrorKind::BadRequest,
-                "unknown request type (is the client newer than the agent? restart the agent)",
-            )),
-        })
+        }
     }
 
     /// Waits for a ticket, forwarding its events. Outer `None`: the client left (or the agent

@@ -1,26 +1,26 @@
 //! The flyte-auth agent: one per user, it owns every Flyte/Union login and token refresh and
 //! serves tokens to clients over a local socket.
 //!
-//! Request flow: [`server`] (accept, peer check, limits) → [`connection`] (hello, framing) →
-//! [`session`] (registry, per-session actor, fast path) → [`flows`] (grants) and
-//! [`discovery`] → the IdP.
+//! Request flow: [`server`] (listen, accept, peer check, connection slots) → `connection`
+//! (hello, framing, events, deadlines) → `handler` (where each request is decided) →
+//! `session` (registry, per-session actor, fast path) → `flows` (grants) and `discovery` →
+//! the IdP.
+//!
+//! Entry points: [`server::serve`] is the agent process's life (listen, say ready, serve
+//! until a signal or `Shutdown`, clean up); [`run`] serves a listener the caller bound, until
+//! a token is cancelled: in-process tests start the agent with it on a temporary socket.
 
-#[cfg(unix)]
-pub mod activation;
 pub mod audit;
-pub mod connection;
-pub mod discovery;
+pub(crate) mod connection;
+pub(crate) mod discovery;
 pub mod error;
+// Public only until `token::Outcome::Refused` drops the status code nothing reads.
 pub mod flows;
-pub mod gate;
-pub mod http;
-pub mod jwt;
-#[cfg(unix)]
-pub mod listener;
-#[cfg(windows)]
-pub mod pipe;
+pub(crate) mod handler;
+pub(crate) mod http;
+pub(crate) mod jwt;
 pub mod server;
-pub mod session;
+pub(crate) mod session;
 pub mod store;
 
 use std::sync::Arc;
@@ -68,9 +68,9 @@ impl Default for Settings {
             forget_failed_session: Duration::from_secs(600),
             max_connections: 256,
             idle_connection: Duration::from_secs(300),
-            handshake_timeout: Duration::from_secs(5),
+            handshake_timeout: flyte_auth_proto::contract::HELLO_TIMEOUT,
             write_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(60),
+            request_timeout: flyte_auth_proto::contract::REQUEST_TIMEOUT,
             http_timeout: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(5),
             exit_when_idle: None,
@@ -112,8 +112,12 @@ impl Ctx {
     }
 }
 
-/// Runs the agent on `listener` until `shutdown` is cancelled (by a signal or a client's
-/// `Shutdown` request).
+/// Runs the agent on `listener` until `shutdown` is cancelled (by the caller, or by a
+/// client's `Shutdown` request), then waits (bounded by `settings.shutdown_grace`) for the
+/// connections in flight. Nothing here binds, prints or handles signals: that is
+/// [`server::serve`]'s. An in-process test binds a [`server::Listener`] on a temporary
+/// socket, spawns this with [`Settings::default`] and a memory store (`store:
+/// store::StoreKind::Memory`), connects, and cancels `shutdown` to stop it.
 pub async fn run(settings: Settings, listener: server::Listener, shutdown: CancellationToken) {
     // Probing the store now (not loading anything) lets the first login say at once whether
     // it will survive a restart.
@@ -124,8 +128,8 @@ pub async fn run(settings: Settings, listener: server::Listener, shutdown: Cance
     #[cfg(unix)]
     if let Some(idle) = ctx.settings.exit_when_idle {
         let watcher =
-            activation::exit_when_idle(idle, activity.clone(), registry.clone(), shutdown.clone());
+            server::exit_when_idle(idle, activity.clone(), registry.clone(), shutdown.clone());
         tokio::spawn(watcher);
     }
-    server::serve(listener, ctx, registry, activity, shutdown).await;
+    server::accept_loop(listener, ctx, registry, activity, shutdown).await;
 }

@@ -5,17 +5,17 @@ use std::time::Duration;
 
 use flyte_auth_proto::{
     AuthMode, BROWSER_ENV_VARS, BrowserEnv, Event, LogoutTarget, Profile, Request, Response,
-    StatusReport, TokenResponse,
+    StatusReport, TokenResponse, contract,
 };
 
 use crate::transport::{ConnectError, Connection, DEFAULT_READ_TIMEOUT, unexpected};
 use crate::{Result, retry, spawn};
 
 /// How long to wait for an answer that may need a human (the agent bounds logins itself).
-const LOGIN_READ_TIMEOUT: Duration = Duration::from_secs(31 * 60);
+const LOGIN_READ_TIMEOUT: Duration = contract::CLIENT_LOGIN_WAIT;
 
 /// How long to wait for an answer the agent has at hand (status).
-const QUICK_READ_TIMEOUT: Duration = Duration::from_secs(10);
+const QUICK_READ_TIMEOUT: Duration = contract::CLIENT_QUICK_WAIT;
 
 /// A connection to the user's agent.
 #[derive(Debug)]

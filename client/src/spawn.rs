@@ -13,15 +13,14 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use flyte_auth_proto::contract;
+
 use crate::hygiene;
 use crate::transport::{ConnectError, Connection};
 use crate::{Error, Result, retry};
 
 /// Name of the agent executable.
 pub const AGENT_BIN: &str = "flyte-auth-agent";
-
-/// Exit code with which the agent reports that another agent already serves the socket.
-const EXIT_ALREADY_RUNNING: i32 = 3;
 
 /// Longest readiness (or error) line read from a started agent.
 const READY_LINE_MAX: u64 = 4096;
@@ -87,7 +86,7 @@ fn start_agent(socket: &Path) -> Result<()> {
     command
         .arg("--socket")
         .arg(socket)
-        .arg("--ready-stdout")
+        .arg(format!("--{}", contract::READY_STDOUT_FLAG))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log.file);
@@ -111,20 +110,22 @@ fn start_agent(socket: &Path) -> Result<()> {
     });
     let deadline = Instant::now() + START_TIMEOUT;
     let line = rx.recv_timeout(START_TIMEOUT).unwrap_or_default();
-    if line.starts_with("READY") {
+    if line.starts_with(contract::READY_LINE) {
         return Ok(());
     }
     // No readiness line: either the agent lost the race to another one (exit 3), or it failed
     // (and then its error line, if it wrote one, says why).
     let refusal = line
-        .strip_prefix("ERROR ")
+        .strip_prefix(contract::ERROR_LINE)
         .map(|why| printable(why.trim_end()))
         .filter(|why| !why.is_empty());
     let status = wait_exit(&mut child, deadline);
     match status.and_then(|s| s.code()) {
-        Some(EXIT_ALREADY_RUNNING) => wait_connectable(socket, deadline).ok_or_else(|| {
-            unavailable("another agent is starting but did not become ready".into())
-        }),
+        Some(code) if code == i32::from(contract::EXIT_ALREADY_RUNNING) => {
+            wait_connectable(socket, deadline).ok_or_else(|| {
+                unavailable("another agent is starting but did not become ready".into())
+            })
+        }
         Some(code) => Err(unavailable(match refusal {
             Some(why) => format!(
                 "the agent it started refused to run: {why} (exit code {code}; log: {})",

@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use flyte_auth_proto::frame::{read_message, write_message};
-use flyte_auth_proto::{Event, PROTOCOL_VERSION, Request, Response};
+use flyte_auth_proto::{Event, PROTOCOL_VERSION, Request, Response, contract};
 
 use crate::{Error, Result, retry, trust};
 #[cfg(windows)]
 use interprocess::local_socket::Stream;
 
 /// How long to wait for the agent's answer to a request that needs no human.
-pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(90);
+pub const DEFAULT_READ_TIMEOUT: Duration = flyte_auth_proto::contract::CLIENT_REQUEST_WAIT;
 
 /// An open, greeted connection to the agent.
 #[derive(Debug)]
@@ -73,7 +73,7 @@ impl Connection {
     }
 
     fn hello(&mut self) -> Result<()> {
-        set_read_timeout(&self.stream, Some(Duration::from_secs(10))).map_err(proto_io)?;
+        set_read_timeout(&self.stream, Some(contract::CLIENT_QUICK_WAIT)).map_err(proto_io)?;
         let client = format!("flyte-auth {}", env!("CARGO_PKG_VERSION"));
         match self.call(
             &Request::Hello {

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod bounded;
+pub mod contract;
 pub mod error;
 pub mod frame;
 pub mod message;

@@ -1,4 +1,4 @@
-//! Windows: the agent's named pipe, open to this user only, and its accept loop.
+//! Windows: the agent's named pipe, open to this user only.
 //!
 //! Never run on Windows itself: cross-compiled, and smoke-run under Wine, which enforces
 //! neither the DACL nor the first-instance flag below. See the README's Windows notes.
@@ -13,7 +13,6 @@
 //! than silently joining it.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use interprocess::local_socket::tokio::{Listener, prelude::*};
@@ -21,12 +20,8 @@ use interprocess::local_socket::{GenericFilePath, ListenerOptions};
 use interprocess::os::windows::local_socket::ListenerOptionsExt;
 use interprocess::os::windows::named_pipe::{DuplexPipeStream, pipe_mode};
 use interprocess::os::windows::security_descriptor::SecurityDescriptor;
-use tokio_util::sync::CancellationToken;
 
-use crate::gate::Gate;
-use crate::server::Activity;
-use crate::session::Registry;
-use crate::{AgentError, Ctx};
+use crate::AgentError;
 
 /// Creates the named pipe `path` (`\\.\pipe\NAME`) that only this user and SYSTEM may open.
 pub fn bind(path: &Path) -> Result<Listener, AgentError> {
@@ -84,51 +79,6 @@ fn taken(path: &Path) -> AgentError {
             ),
         },
     }
-}
-
-/// Serves `listener` until `shutdown` is cancelled, then waits (bounded) for connections in
-/// flight to finish: the named pipe counterpart of [`crate::server`]'s Unix accept loop. There
-/// is no peer check here because the pipe's security descriptor already kept others out.
-pub async fn serve(
-    listener: Listener,
-    ctx: Arc<Ctx>,
-    registry: Arc<Registry>,
-    activity: Activity,
-    shutdown: CancellationToken,
-) {
-    let gate_audit = ctx.settings.audit.clone();
-    // No waiting for room before accepting, unlike on Unix: a pipe has no kernel queue, so
-    // a client we do not accept gets "all pipe instances are busy" rather than waiting.
-    let gate = Gate::new(ctx, registry, activity, shutdown.clone());
-    loop {
-        let stream = tokio::select! {
-            // Shutdown first, as on Unix: never accept a connection we would close unanswered.
-            biased;
-            _ = shutdown.cancelled() => break,
-            r = listener.accept() => match r {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        // For the log only: the process id is not an identity check (pids are reused).
-        let pid = stream.peer_creds().ok().and_then(|c| c.pid());
-        let pid = pid.and_then(|p| i32::try_from(p).ok());
-        let peer = crate::audit::Peer::new(None, pid, &gate_audit);
-        // Deprecated upstream only because `&Stream` could be shared instead; the halves are
-        // what `Connection` takes on Unix too. A pipe cannot be watched for a hang-up without
-        // reading: a client that pipelines requests and then leaves is noticed at the next
-        // read. The pipe closes once the connection ends (it drops both halves).
-        #[allow(deprecated)]
-        gate.admit(stream, peer, |s| {
-            let (r, w) = s.split();
-            (crate::connection::Unwatched(r), w)
-        });
-    }
-    gate.drain().await;
 }
 
 /// This process's user SID, the one thing the security descriptor needs that neither

@@ -19,7 +19,6 @@ use crate::session::Registry;
 /// are ignored) and `LISTEN_FDS` must be exactly 1, a listening Unix stream socket; anything
 /// else is refused rather than guessed at. Must run before any thread starts: `listenfd`
 /// removes both variables so that programs we start (a browser) do not take the socket.
-#[cfg(unix)]
 pub fn inherited_listener() -> Result<Option<std::os::unix::net::UnixListener>, crate::AgentError> {
     let var = |k: &str| std::env::var(k).ok();
     let fail = |why: String| crate::AgentError::Listen {
@@ -81,7 +80,6 @@ fn addressed_to_us(
 
 /// Tells the service manager that we accept connections (`READY=1`). Without
 /// `$NOTIFY_SOCKET` (not started by systemd with `Type=notify`) this does nothing.
-#[cfg(unix)]
 pub fn notify_ready() {
     notify(&[
         sd_notify::NotifyState::Ready,
@@ -90,12 +88,10 @@ pub fn notify_ready() {
 }
 
 /// Tells the service manager that we are shutting down (`STOPPING=1`).
-#[cfg(unix)]
 pub fn notify_stopping() {
     notify(&[sd_notify::NotifyState::Stopping]);
 }
 
-#[cfg(unix)]
 fn notify(states: &[sd_notify::NotifyState<'_>]) {
     // A lost notification costs a start timeout at worst; it is never a reason to stop.
     if let Err(e) = sd_notify::notify(states) {

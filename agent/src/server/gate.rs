@@ -4,9 +4,6 @@
 //! slot keeps a request in flight), one tracked task per connection, refusals that say why
 //! (themselves bounded), and a bounded wait for connections in flight at shutdown.
 
-mod slots;
-mod throttle;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,12 +13,13 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use self::slots::{Admission, Room, Slot, Slots};
-pub use self::throttle::Throttle;
+use super::Activity;
+use super::Throttle;
+use super::slots::{Admission, Room, Slots};
 use crate::Ctx;
 use crate::audit::{Peer, Subject, kind_name};
 use crate::connection::{Connection, PeerReader};
-use crate::server::Activity;
+use crate::handler::Handler;
 use crate::session::Registry;
 
 /// Refused peers being told why at once; past that a refused connection is just closed, so
@@ -36,12 +34,12 @@ const BUSY_AFTER: Duration = Duration::from_secs(1);
 
 /// Admits connections into the agent.
 #[derive(Debug)]
-pub struct Gate {
+pub(crate) struct Gate {
     slots: Arc<Slots>,
     refusing: Arc<Semaphore>,
     tracker: TaskTracker,
     ctx: Arc<Ctx>,
-    registry: Arc<Registry>,
+    handler: Arc<Handler>,
     activity: Activity,
     shutdown: CancellationToken,
     log_full: Throttle,
@@ -63,8 +61,8 @@ impl Gate {
             ),
             refusing: Arc::new(Semaphore::new(MAX_REFUSING)),
             tracker: TaskTracker::new(),
+            handler: Arc::new(Handler::new(ctx.clone(), registry, shutdown.clone())),
             ctx,
-            registry,
             activity,
             shutdown,
             log_full: Throttle::new(Duration::from_secs(1)),
@@ -160,7 +158,7 @@ impl Gate {
             slot,
             peer,
             self.ctx.clone(),
-            self.registry.clone(),
+            self.handler.clone(),
             self.shutdown.clone(),
         );
         let busy = self.activity.enter();
