@@ -124,7 +124,6 @@ fn layer(n: &Names, env: &dyn Fn(&str) -> Option<String>, base: PathBase<'_>) ->
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests {
     use std::collections::HashMap;
     use std::path::{Path, PathBuf};

@@ -30,7 +30,6 @@ mod settings;
 mod yaml;
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests;
 
 use std::path::{Path, PathBuf};
@@ -38,6 +37,7 @@ use std::path::{Path, PathBuf};
 use flyte_auth_proto::{AuthMode, Profile};
 
 pub use create::{CreateConfig, default_config_path, render_config, write_config};
+pub use duration::parse_duration;
 
 use auth_type::AuthChoice;
 use settings::{PathBase, Settings};

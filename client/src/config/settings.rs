@@ -110,7 +110,6 @@ pub(crate) fn split_list(raw: &str) -> Vec<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests {
     use super::*;
 
