@@ -88,8 +88,9 @@ fn main() -> std::process::ExitCode {
             let already = e
                 .downcast_ref::<AgentError>()
                 .is_some_and(|e| matches!(e, AgentError::AlreadyRunning(_)));
-            tracing::error!("{e:#}");
-            eprintln!("flyte-auth-agent: {e:#}");
+            let line = flyte_auth_agent::error::chain(e.as_ref());
+            tracing::error!("{line}");
+            eprintln!("flyte-auth-agent: {line}");
             if ready_stdout && !already {
                 print_refusal(&e);
             }
@@ -217,7 +218,7 @@ fn print_ready() {
 /// Tells the client that started us why we will not run, in place of the "READY" line: it
 /// shows the user this line rather than only the path of our log.
 fn print_refusal(e: &anyhow::Error) {
-    let line = format!("{e:#}").replace(['\n', '\r'], " ");
+    let line = flyte_auth_agent::error::chain(e.as_ref()).replace(['\n', '\r'], " ");
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "ERROR {line}").and_then(|()| out.flush());
 }

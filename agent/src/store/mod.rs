@@ -12,7 +12,6 @@ mod memory;
 mod session;
 mod stores;
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests;
 
 use std::fmt;
@@ -64,12 +63,6 @@ impl StoreError {
             }
             other => other,
         }
-    }
-}
-
-impl From<StoreError> for crate::AgentError {
-    fn from(e: StoreError) -> Self {
-        crate::AgentError::Store(e.to_string())
     }
 }
 
