@@ -57,8 +57,11 @@ pub enum Error {
     AgentUnavailable {
         /// The socket path.
         path: PathBuf,
-        /// Why.
+        /// Why (it quotes the cause, if any, so the message reads alone).
         why: String,
+        /// The system's error, when one caused it (connecting, starting the agent).
+        #[source]
+        source: Option<std::io::Error>,
     },
     /// The socket's directory, or the process listening on it, is not this user's: nothing
     /// was sent to it, and no agent is started there.
@@ -205,7 +208,9 @@ mod tests {
         let unavailable = Error::AgentUnavailable {
             path: "/s".into(),
             why: "refused".into(),
+            source: Some(std::io::ErrorKind::ConnectionRefused.into()),
         };
+        assert!(std::error::Error::source(&unavailable).is_some());
         assert_eq!(unavailable.category(), Category::AgentUnavailable);
         assert_eq!(unavailable.category().exit_code(), 7);
     }

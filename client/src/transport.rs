@@ -116,6 +116,8 @@ impl Connection {
                     Error::AgentUnavailable {
                         path: self.path.clone(),
                         why: "the agent did not answer in time".into(),
+                        // "Resource temporarily unavailable" would add nothing to that.
+                        source: None,
                     }
                 }
                 other => self.gone_or(other),
