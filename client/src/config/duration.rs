@@ -57,12 +57,7 @@ pub(crate) fn parse_secs(raw: &str) -> Result<u64, String> {
 pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
     parse_secs(raw)
         .map(std::time::Duration::from_secs)
-        .map_err(|why| {
-            format!(
-                "invalid duration `{}`: {why} (try 60s, 5m, 1m30s)",
-                raw.trim()
-            )
-        })
+        .map_err(|why| format!("invalid duration `{}`: {why}", raw.trim()))
 }
 
 fn unit_nanos(unit: &str) -> Option<u128> {
