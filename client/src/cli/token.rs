@@ -61,4 +61,22 @@ mod tests {
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("").is_err());
     }
+
+    #[test]
+    fn min_valid_takes_what_the_config_takes() {
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Cli {
+            #[command(flatten)]
+            token: super::TokenArgs,
+        }
+        let min_valid =
+            |v: &str| Cli::try_parse_from(["t", "--min-valid", v]).map(|c| c.token.min_valid);
+        assert_eq!(min_valid("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(min_valid("500ms").unwrap(), Duration::from_secs(1));
+        let e = min_valid("5x").unwrap_err().to_string();
+        assert!(e.contains("unknown unit"), "{e}");
+        let default = Cli::try_parse_from(["t"]).unwrap().token.min_valid;
+        assert_eq!(default, Duration::from_secs(60));
+    }
 }
