@@ -176,8 +176,9 @@ impl Audit {
             AgentError::Config(format!("cannot open the audit log {}: {e}", path.display()))
         })?;
         let (tx, rx) = mpsc::channel(QUEUE);
-        writer::spawn(file, rx, dropped.clone())
-            .map_err(|e| AgentError::Internal(format!("cannot start the audit writer: {e}")))?;
+        writer::spawn(file, rx, dropped.clone()).map_err(|e| {
+            AgentError::internal(format!("cannot start the audit writer: {e}")).because(e)
+        })?;
         Ok(Audit(Some(Arc::new(Inner { path, tx, dropped }))))
     }
 

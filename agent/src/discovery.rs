@@ -1,4 +1,4 @@
-//! Discovery of a Flyte endpoint's OAuth settings (reference §1), cached per endpoint.
+//! Discovery of a Flyte endpoint's OAuth settings (token and authorization endpoints, client id), cached per endpoint.
 //!
 //! Flyte 2 / Union answer Connect unary JSON calls on `flyteidl2.auth.AuthMetadataService`;
 //! Flyte 1 answers `GET /.well-known/oauth-authorization-server` and `/config/v1/flyte_client`.
@@ -179,7 +179,7 @@ async fn call<T: DeserializeOwned>(
         .header("Accept", "application/json")
         .send()
         .await
-        .map_err(|e| unreachable(host, &e))?;
+        .map_err(|e| unreachable(host, e))?;
     let status = resp.status();
     let what = format!("discovery request ({flyte1_path})");
     if status.is_server_error() {

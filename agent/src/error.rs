@@ -3,9 +3,21 @@
 //! Text that came from the network (an IdP's `error_description`, a body quote) is made
 //! printable where these errors are built (see [`flyte_auth_proto::text`]), and once more
 //! in [`AgentError::to_wire`], so no escape sequence reaches a log or a terminal.
+//!
+//! Errors keep what caused them ([`std::error::Error::source`]): an `io::Error`, a reqwest
+//! error, a [`StoreError`]. The cause is shared ([`Cause`]) so that an error stays `Clone`:
+//! one failed login or refresh is handed to every client waiting on it.
+
+use std::sync::Arc;
 
 use flyte_auth_proto::text::printable;
 use flyte_auth_proto::{ErrorKind, WireError};
+
+use crate::http::OAuthCode;
+use crate::store::StoreError;
+
+/// What caused an error, shared between the clones of it.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync>;
 
 /// Everything the agent can fail with.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -18,8 +30,11 @@ pub enum AgentError {
     Listen {
         /// Socket path.
         path: String,
-        /// Why.
+        /// Why (it names the cause, if any, so the message reads alone).
         why: String,
+        /// The system's error, if one caused it.
+        #[source]
+        source: Option<Cause>,
     },
     /// The profile or the server's settings are unusable.
     #[error("{0}")]
@@ -38,8 +53,11 @@ pub enum AgentError {
     Unreachable {
         /// Host that failed.
         host: String,
-        /// Why (never contains a secret).
+        /// Why (never contains a secret); it ends with the root cause.
         why: String,
+        /// The transport error (DNS, refused, TLS, certificate, timeout), if one caused it.
+        #[source]
+        source: Option<Cause>,
     },
     /// The IdP refused the request.
     #[error("{host} rejected the request: {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
@@ -47,7 +65,7 @@ pub enum AgentError {
         /// Host that refused.
         host: String,
         /// OAuth2 `error` code.
-        error: String,
+        error: OAuthCode,
         /// OAuth2 `error_description`, if any.
         description: Option<String>,
     },
@@ -76,12 +94,18 @@ pub enum AgentError {
         /// What is wrong with it, e.g. "is larger than 256 KiB".
         why: String,
     },
-    /// The token store (keyring or file) failed; see `store::StoreError`.
+    /// The token store (keyring or file) failed.
     #[error("token store: {0}")]
-    Store(String),
+    Store(#[source] StoreError),
     /// Anything unexpected.
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("internal error: {what}")]
+    Internal {
+        /// What went wrong (it names the cause, if any, so the message reads alone).
+        what: String,
+        /// The error that caused it, if any.
+        #[source]
+        source: Option<Cause>,
+    },
 }
 
 impl AgentError {
@@ -102,7 +126,7 @@ impl AgentError {
             AgentError::AlreadyRunning(_)
             | AgentError::Listen { .. }
             | AgentError::Store(_)
-            | AgentError::Internal(_) => ErrorKind::Internal,
+            | AgentError::Internal { .. } => ErrorKind::Internal,
             AgentError::Config(_) => ErrorKind::Config,
             AgentError::LoginRequired { .. } | AgentError::Login(_) => ErrorKind::LoginRequired,
             AgentError::Unreachable { .. } | AgentError::BadAnswer { .. } => {
@@ -115,14 +139,86 @@ impl AgentError {
     }
 
     /// The IdP refused: its OAuth `error` and `error_description`, made printable and short.
-    pub fn rejected(host: &str, error: &str, description: Option<&str>) -> AgentError {
+    pub fn rejected(
+        host: &str,
+        error: impl Into<OAuthCode>,
+        description: Option<&str>,
+    ) -> AgentError {
         use flyte_auth_proto::text::bounded;
+        let error = match error.into() {
+            OAuthCode::Other(code) => OAuthCode::Other(bounded(&code, 100)),
+            known => known,
+        };
         AgentError::Rejected {
             host: host.to_owned(),
-            error: bounded(error, 100),
+            error,
             description: description.map(|d| bounded(d, 500)),
         }
     }
+
+    /// An unexpected failure with nothing underneath it.
+    pub fn internal(what: impl Into<String>) -> AgentError {
+        AgentError::Internal {
+            what: what.into(),
+            source: None,
+        }
+    }
+
+    /// The socket at `path` cannot be set up, for the reason `why`.
+    pub fn listen(path: impl Into<String>, why: impl Into<String>) -> AgentError {
+        AgentError::Listen {
+            path: path.into(),
+            why: why.into(),
+            source: None,
+        }
+    }
+
+    /// What caused this error, as its own type (`downcast_ref` to an `io::Error` or a
+    /// `reqwest::Error` works on it, where [`std::error::Error::source`] yields the shared
+    /// handle); the store's error for [`AgentError::Store`].
+    pub fn cause(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match self {
+            AgentError::Listen { source, .. }
+            | AgentError::Unreachable { source, .. }
+            | AgentError::Internal { source, .. } => source.as_deref(),
+            AgentError::Store(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The same error with `cause` kept as its source, for the variants that carry one
+    /// (listen, unreachable, internal); others are returned unchanged.
+    pub fn because(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> AgentError {
+        match &mut self {
+            AgentError::Listen { source, .. }
+            | AgentError::Unreachable { source, .. }
+            | AgentError::Internal { source, .. } => *source = Some(Arc::new(cause)),
+            _ => {}
+        }
+        self
+    }
+}
+
+impl From<StoreError> for AgentError {
+    fn from(e: StoreError) -> Self {
+        AgentError::Store(e)
+    }
+}
+
+/// `e` and its causes on one line, `outer: inner: root`, leaving out a cause whose text the
+/// line already holds (most messages here quote their cause, and keep it as source too).
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut cur = e.source();
+    while let Some(cause) = cur {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cur = cause.source();
+    }
+    line
 }
 
 #[cfg(test)]
@@ -152,5 +248,29 @@ mod tests {
             "idp answered HTTP 503 Service Unavailable to the token request"
         );
         assert!(!AgentError::rejected("idp", "invalid_grant", None).is_transient());
+    }
+
+    #[test]
+    fn causes_are_kept_and_shared_by_clones() {
+        use std::error::Error as _;
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = AgentError::listen("/s", "cannot lock: denied").because(io);
+        let copy = e.clone();
+        assert_eq!(copy.source().expect("a source").to_string(), "denied");
+        let io = copy
+            .cause()
+            .and_then(|c| c.downcast_ref::<std::io::Error>());
+        let io = io.expect("the io::Error");
+        assert_eq!(io.kind(), std::io::ErrorKind::PermissionDenied);
+        assert_eq!(e.to_string(), "cannot listen on /s: cannot lock: denied");
+
+        let e = AgentError::from(StoreError::Unavailable("the keyring is locked".into()));
+        assert_eq!(e.to_string(), "token store: the keyring is locked");
+        assert!(e.source().is_some_and(|s| s.is::<StoreError>()));
+        assert!(AgentError::internal("x").source().is_none());
+        assert_eq!(chain(&e), "token store: the keyring is locked");
+        let e =
+            AgentError::listen("/s", "cannot lock").because(std::io::Error::other("Resource busy"));
+        assert_eq!(chain(&e), "cannot listen on /s: cannot lock: Resource busy");
     }
 }

@@ -6,6 +6,9 @@
 //! Bodies are read only through [`body`], with a size cap.
 
 pub mod body;
+pub mod oauth;
+
+pub use oauth::{OAuthCode, OAuthError};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -90,16 +93,18 @@ impl HttpClients {
             b = b.proxy(p);
         }
         b.build()
-            .map_err(|e| AgentError::Internal(format!("building HTTP client: {e}")))
+            .map_err(|e| AgentError::internal(format!("building HTTP client: {e}")).because(e))
     }
 }
 
 /// A transport error from `host` as an [`AgentError`].
-pub fn unreachable(host: &str, e: &reqwest::Error) -> AgentError {
+pub fn unreachable(host: &str, e: reqwest::Error) -> AgentError {
     AgentError::Unreachable {
         host: host.to_owned(),
-        why: describe(e),
+        why: describe(&e),
+        source: None,
     }
+    .because(e)
 }
 
 /// A short reason for a transport error, without the request URL, ending with its root
@@ -136,23 +141,6 @@ fn without_url(e: &reqwest::Error) -> String {
     }
 }
 
-/// An OAuth2 error answer (RFC 6749 §5.2), as many non-OAuth servers send them too.
-#[derive(Debug, serde::Deserialize)]
-pub struct OAuthError {
-    /// The error code, e.g. `invalid_grant`.
-    pub error: String,
-    /// The server's explanation, if any.
-    #[serde(default)]
-    pub error_description: Option<String>,
-}
-
-/// The OAuth error in `body`, if it holds one.
-pub fn oauth_error(body: &[u8]) -> Option<OAuthError> {
-    serde_json::from_slice::<OAuthError>(body)
-        .ok()
-        .filter(|e| !e.error.is_empty())
-}
-
 /// Reads the body of a successful answer to the `what` (e.g. "token response") from
 /// `host`, refusing one over `limit` bytes.
 pub async fn read_ok(
@@ -162,7 +150,7 @@ pub async fn read_ok(
     limit: usize,
 ) -> Result<zeroize::Zeroizing<Vec<u8>>, AgentError> {
     let body = body::read_up_to(resp, limit).await.map_err(|e| {
-        let mut err = unreachable(host, &e);
+        let mut err = unreachable(host, e);
         if let AgentError::Unreachable { why, .. } = &mut err {
             *why = format!("reading the {what} failed: {why}");
         }
@@ -199,6 +187,17 @@ pub fn status_error(
     status: reqwest::StatusCode,
     body: &[u8],
 ) -> AgentError {
+    answer_error(host, what, status, oauth::parse(body), body)
+}
+
+/// [`status_error`] for a body whose OAuth error the caller already parsed.
+pub fn answer_error(
+    host: &str,
+    what: &str,
+    status: reqwest::StatusCode,
+    oauth: Option<OAuthError>,
+    body: &[u8],
+) -> AgentError {
     use flyte_auth_proto::text::{bounded, snippet};
     let busy = status.is_server_error()
         || status == reqwest::StatusCode::TOO_MANY_REQUESTS
@@ -210,15 +209,16 @@ pub fn status_error(
         detail,
         transient,
     };
-    match oauth_error(body) {
-        Some(e) if busy || e.error == "server_error" || e.error == "temporarily_unavailable" => {
-            let detail = match &e.error_description {
-                Some(d) => format!("{} ({})", bounded(&e.error, 100), bounded(d, 300)),
-                None => bounded(&e.error, 100),
+    match oauth {
+        Some(e) if busy || e.code.is_server_side() => {
+            let code = bounded(e.code.as_str(), 100);
+            let detail = match &e.description {
+                Some(d) => format!("{code} ({})", bounded(d, 300)),
+                None => code,
             };
             http(detail, true)
         }
-        Some(e) => AgentError::rejected(host, &e.error, e.error_description.as_deref()),
+        Some(e) => AgentError::rejected(host, e.code, e.description.as_deref()),
         None => http(snippet(body, 200), busy),
     }
 }
@@ -260,7 +260,13 @@ mod tests {
             StatusCode::BAD_REQUEST,
             br#"{"error":"invalid_grant","error_description":"revoked"}"#,
         );
-        assert!(matches!(&e, AgentError::Rejected { error, .. } if error == "invalid_grant"));
+        assert!(matches!(
+            &e,
+            AgentError::Rejected {
+                error: OAuthCode::InvalidGrant,
+                ..
+            }
+        ));
         let e = status_error("idp", "token request", StatusCode::NOT_FOUND, b"");
         assert_eq!(
             e.to_string(),

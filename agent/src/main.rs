@@ -83,10 +83,11 @@ fn main() -> std::process::ExitCode {
             let already = e
                 .downcast_ref::<AgentError>()
                 .is_some_and(|e| matches!(e, AgentError::AlreadyRunning(_)));
-            tracing::error!("{e:#}");
-            eprintln!("flyte-auth-agent: {e:#}");
+            let line = flyte_auth_agent::error::chain(e.as_ref());
+            tracing::error!("{line}");
+            eprintln!("flyte-auth-agent: {line}");
             if ready_stdout && !already {
-                server::print_refusal(&format_args!("{e:#}"));
+                server::print_refusal(&line);
             }
             // A distinct code lets a starter tell "someone else won the race" from a failure.
             std::process::ExitCode::from(if already {

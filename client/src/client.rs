@@ -238,6 +238,7 @@ fn open(socket: &Path) -> Result<Connection> {
         ConnectError::Connect(e) => crate::Error::AgentUnavailable {
             path: socket.to_owned(),
             why: e.to_string(),
+            source: Some(e),
         },
     })
 }

@@ -87,7 +87,7 @@ fn a_few_times_and_then_it_says_so() {
     let mut client = Client::connect(&path).expect("connect");
     let err = client.status().expect_err("the agent died every time");
     assert!(matches!(err, crate::Error::AgentGone { .. }), "{err}");
-    assert_eq!(err.kind(), flyte_auth_proto::ErrorKind::Busy, "exit code 7");
+    assert_eq!(err.category().exit_code(), 7, "exit code 7");
     assert_eq!(server.join().expect("fake agent"), tries);
 }
 

@@ -57,8 +57,11 @@ pub enum Error {
     AgentUnavailable {
         /// The socket path.
         path: PathBuf,
-        /// Why.
+        /// Why (it quotes the cause, if any, so the message reads alone).
         why: String,
+        /// The system's error, when one caused it (connecting, starting the agent).
+        #[source]
+        source: Option<std::io::Error>,
     },
     /// The socket's directory, or the process listening on it, is not this user's: nothing
     /// was sent to it, and no agent is started there.
@@ -91,23 +94,138 @@ pub enum Error {
     Service(String),
 }
 
-impl Error {
-    /// The wire error kind this error corresponds to, for exit codes.
-    pub fn kind(&self) -> ErrorKind {
+/// What kind of failure an [`Error`] is: the wire's kinds, and the client's own (no agent
+/// to talk to). It decides the exit code and the hint the CLI prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    /// The command line, a config file, an API key or the endpoint is unusable.
+    Config,
+    /// A human must log in.
+    LoginRequired,
+    /// The endpoint or IdP could not be reached, failed, or sent an unusable answer.
+    IdpUnreachable,
+    /// The IdP refused (bad credentials, revoked grant).
+    IdpRejected,
+    /// No agent answers, none could be started, or it went away before answering.
+    AgentUnavailable,
+    /// The agent is at capacity or shutting down.
+    Busy,
+    /// The socket or the agent behind it is not this user's, or the agent refused us.
+    PermissionDenied,
+    /// Client and agent speak different protocol versions.
+    VersionMismatch,
+    /// A bug, an unexpected answer, a failed service command.
+    Internal,
+}
+
+impl Category {
+    /// The exit code `flyte-auth` ends with (see `--help`).
+    pub fn exit_code(self) -> u8 {
         match self {
-            Error::Agent(e) => e.kind,
+            Category::Config => 3,
+            Category::LoginRequired => 4,
+            Category::IdpUnreachable => 5,
+            Category::IdpRejected => 6,
+            Category::AgentUnavailable | Category::Busy | Category::PermissionDenied => 7,
+            Category::VersionMismatch | Category::Internal => 1,
+        }
+    }
+}
+
+impl From<ErrorKind> for Category {
+    fn from(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::Config => Category::Config,
+            ErrorKind::LoginRequired => Category::LoginRequired,
+            ErrorKind::IdpUnreachable => Category::IdpUnreachable,
+            ErrorKind::IdpRejected => Category::IdpRejected,
+            ErrorKind::Busy => Category::Busy,
+            ErrorKind::PermissionDenied => Category::PermissionDenied,
+            ErrorKind::VersionMismatch => Category::VersionMismatch,
+            ErrorKind::BadRequest | ErrorKind::Internal | ErrorKind::Unknown => Category::Internal,
+        }
+    }
+}
+
+impl Error {
+    /// What kind of failure this is, for exit codes and hints.
+    pub fn category(&self) -> Category {
+        match self {
+            Error::Agent(e) => e.kind.into(),
             Error::ConfigSyntax { .. }
             | Error::Config(_)
             | Error::ApiKey { .. }
             | Error::ReadFile { .. }
             | Error::WriteFile { .. }
-            | Error::Exists { .. } => ErrorKind::Config,
-            Error::AgentUnavailable { .. } | Error::AgentGone { .. } => ErrorKind::Busy,
-            Error::Untrusted { .. } => ErrorKind::PermissionDenied,
-            Error::Proto(_) | Error::Unexpected(_) | Error::Service(_) => ErrorKind::Internal,
+            | Error::Exists { .. } => Category::Config,
+            Error::AgentUnavailable { .. } | Error::AgentGone { .. } => Category::AgentUnavailable,
+            Error::Untrusted { .. } => Category::PermissionDenied,
+            Error::Proto(_) | Error::Unexpected(_) | Error::Service(_) => Category::Internal,
         }
     }
 }
 
+/// The causes of `e` worth showing under its message: each error in its source chain whose
+/// text the message (or an earlier cause) does not already hold.
+pub fn causes(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut seen = e.to_string();
+    let mut out = Vec::new();
+    let mut cur = e.source();
+    while let Some(cause) = cur {
+        let text = cause.to_string();
+        if !text.is_empty() && !seen.contains(&text) {
+            seen.push('\n');
+            seen.push_str(&text);
+            out.push(text);
+        }
+        cur = cause.source();
+    }
+    out
+}
+
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_stay_as_documented() {
+        let agent = |kind| {
+            Error::Agent(WireError::new(kind, "x"))
+                .category()
+                .exit_code()
+        };
+        assert_eq!(agent(ErrorKind::Config), 3);
+        assert_eq!(agent(ErrorKind::LoginRequired), 4);
+        assert_eq!(agent(ErrorKind::IdpUnreachable), 5);
+        assert_eq!(agent(ErrorKind::IdpRejected), 6);
+        assert_eq!(agent(ErrorKind::Busy), 7);
+        assert_eq!(agent(ErrorKind::PermissionDenied), 7);
+        assert_eq!(agent(ErrorKind::VersionMismatch), 1);
+        assert_eq!(agent(ErrorKind::Unknown), 1);
+        let unavailable = Error::AgentUnavailable {
+            path: "/s".into(),
+            why: "refused".into(),
+            source: Some(std::io::ErrorKind::ConnectionRefused.into()),
+        };
+        assert!(std::error::Error::source(&unavailable).is_some());
+        assert_eq!(unavailable.category(), Category::AgentUnavailable);
+        assert_eq!(unavailable.category().exit_code(), 7);
+    }
+
+    #[test]
+    fn only_causes_the_message_does_not_already_say_are_listed() {
+        let quoted = Error::ReadFile {
+            path: "/c".into(),
+            source: std::io::Error::other("denied"),
+        };
+        assert!(causes(&quoted).is_empty());
+        let c = crate::transport::ConnectError::Failed(Error::Config("inner".into()));
+        assert!(causes(&c).is_empty());
+        let c = crate::transport::ConnectError::Connect(std::io::Error::other("refused"));
+        assert_eq!(c.to_string(), "cannot connect: refused");
+        assert!(causes(&c).is_empty());
+    }
+}

@@ -16,5 +16,5 @@ pub mod trust;
 mod trust_windows;
 
 pub use client::{Client, LoggedIn, default_socket};
-pub use error::{Error, Result};
+pub use error::{Category, Error, Result};
 pub use flyte_auth_proto as proto;

@@ -47,6 +47,7 @@ fn connect_or_start_once(socket: &Path) -> Result<Connection> {
             return Err(Error::AgentUnavailable {
                 path: socket.to_owned(),
                 why: e.to_string(),
+                source: Some(e),
             });
         }
         Err(ConnectError::Connect(_)) => {}
@@ -57,6 +58,7 @@ fn connect_or_start_once(socket: &Path) -> Result<Connection> {
         ConnectError::Connect(e) => Error::AgentUnavailable {
             path: socket.to_owned(),
             why: format!("started an agent, but cannot connect to it: {e}"),
+            source: Some(e),
         },
     })
 }
@@ -75,13 +77,18 @@ fn start_agent(socket: &Path) -> Result<()> {
     let unavailable = |why: String| Error::AgentUnavailable {
         path: socket.to_owned(),
         why,
+        source: None,
     };
     let bin = find_agent().ok_or_else(|| {
         unavailable(format!(
             "no agent runs and `{AGENT_BIN}` was found neither next to this program nor on PATH"
         ))
     })?;
-    let log = open_log().map_err(|e| unavailable(format!("cannot open the agent log: {e}")))?;
+    let log = open_log().map_err(|e| Error::AgentUnavailable {
+        path: socket.to_owned(),
+        why: format!("cannot open the agent log: {e}"),
+        source: Some(e),
+    })?;
     let mut command = Command::new(&bin);
     command
         .arg("--socket")

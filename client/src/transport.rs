@@ -116,6 +116,8 @@ impl Connection {
                     Error::AgentUnavailable {
                         path: self.path.clone(),
                         why: "the agent did not answer in time".into(),
+                        // "Resource temporarily unavailable" would add nothing to that.
+                        source: None,
                     }
                 }
                 other => self.gone_or(other),
@@ -186,12 +188,14 @@ fn set_read_timeout(_: &Stream, _: Option<Duration>) -> std::io::Result<()> {
 }
 
 /// Why [`Connection::open`] failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// The socket could not be connected to.
-    Connect(std::io::Error),
+    #[error("cannot connect: {0}")]
+    Connect(#[source] std::io::Error),
     /// Anything else: the path or the listening process is not this user's, or the hello
     /// failed (after retrying "busy").
+    #[error(transparent)]
     Failed(Error),
 }
 

@@ -142,7 +142,7 @@ mod tests {
         std::fs::create_dir(&dir).expect("mkdir");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
         let err = check_socket_dir(&dir.join("agent.sock")).expect_err("loose");
-        assert_eq!(err.kind(), flyte_auth_proto::ErrorKind::PermissionDenied);
+        assert_eq!(err.category(), crate::Category::PermissionDenied);
         let text = err.to_string();
         assert!(
             text.starts_with(&format!("refusing to use {}", dir.display())),

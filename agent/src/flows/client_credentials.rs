@@ -1,4 +1,4 @@
-//! OAuth2 client credentials (API keys and app secrets), reference §4.
+//! OAuth2 client credentials (API keys and app secrets): the secret is sent as HTTP Basic to the token endpoint.
 //!
 //! HTTP Basic with the form-url-encoded secret, `scope` and `audience` as Flyte's clients send
 //! them (see [`super::token`]).

@@ -1,4 +1,4 @@
-//! Device authorization grant (RFC 8628), reference §3.
+//! Device authorization grant (RFC 8628): show a code, poll the token endpoint until approved.
 //!
 //! Polling honours the server's `interval` (5 s when absent, or `deviceFlowConfig.pollInterval`)
 //! and adds 5 s on every `slow_down`, which Flyte's own clients ignore. It stops on
@@ -15,7 +15,7 @@ use super::token::{self, Outcome};
 use super::{Effective, Grant, answer, now_ms};
 use crate::AgentError;
 use crate::discovery::ServerSettings;
-use crate::http::{body, read_failure, read_ok, unreachable};
+use crate::http::{OAuthCode, body, read_failure, read_ok, unreachable};
 
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const DEFAULT_INTERVAL: u64 = 5;
@@ -115,7 +115,7 @@ pub async fn login(
         .form(&form)
         .send()
         .await;
-    let resp = resp.map_err(|e| unreachable(host, &e))?;
+    let resp = resp.map_err(|e| unreachable(host, e))?;
     const WHAT: &str = "device authorization request";
     if !resp.status().is_success() {
         return Err(read_failure(resp, host, WHAT).await);
@@ -185,21 +185,17 @@ async fn poll(
         tokio::time::sleep_until(wake.into()).await;
         match token::call(http, &req).await {
             Ok(Outcome::Tokens(g)) => return Ok(*g),
-            Ok(Outcome::Refused(_, e)) => match e.error.as_str() {
-                "authorization_pending" => {}
-                "slow_down" => interval = (interval + 5).min(MAX_INTERVAL),
-                "expired_token" => return Err(expired()),
-                "access_denied" => {
+            Ok(Outcome::Refused(_, e)) => match e.code {
+                OAuthCode::AuthorizationPending => {}
+                OAuthCode::SlowDown => interval = (interval + 5).min(MAX_INTERVAL),
+                OAuthCode::ExpiredToken => return Err(expired()),
+                OAuthCode::AccessDenied => {
                     return Err(AgentError::Login(format!(
                         "the login to {host} was denied in the browser"
                     )));
                 }
                 _ => {
-                    return Err(AgentError::rejected(
-                        host,
-                        &e.error,
-                        e.error_description.as_deref(),
-                    ));
+                    return Err(AgentError::rejected(host, e.code, e.description.as_deref()));
                 }
             },
             // The user may still be typing the code; a blip must not lose the login.

@@ -117,7 +117,7 @@ impl Loopback {
         let result = rx
             .recv()
             .await
-            .unwrap_or_else(|| Err(AgentError::Internal("callback listener stopped".into())));
+            .unwrap_or_else(|| Err(AgentError::internal("callback listener stopped")));
         // Dropping the set aborts the accept loops and closes the port; the task that
         // answered the browser finishes writing its page on its own.
         accepts.abort_all();

@@ -84,7 +84,7 @@ impl Effective {
         self.scopes.iter().map(|s| oauth2::Scope::new(s.clone()))
     }
 
-    /// Applies Flyte's precedence rules (reference §1): for client credentials the configured
+    /// Applies the precedence flytekit and flyte-sdk use: for client credentials the configured
     /// client id and token URL win; for PKCE and device flow the server's public client id is
     /// always used. Config scopes and audience win over the server's.
     pub fn resolve(profile: &Profile, s: &ServerSettings) -> Result<Effective, AgentError> {

@@ -1,4 +1,4 @@
-//! Browser login: authorization code with PKCE (S256), reference §2.
+//! Browser login: authorization code with PKCE (S256) and a loopback redirect, as Flyte's SDKs do it.
 //!
 //! The listener is bound before the browser is opened, so a busy port is reported at once;
 //! the URL goes to every waiting client as an `OpenUrl` event, whether or not a browser

@@ -46,7 +46,7 @@ pub async fn revoke(
         .form(&form)
         .send()
         .await
-        .map_err(|e| unreachable(host, &e))?;
+        .map_err(|e| unreachable(host, e))?;
     if resp.status().is_success() {
         // The body says nothing we need (RFC 7009 §2.2); it is not read.
         return Ok(true);

@@ -16,9 +16,7 @@ use zeroize::Zeroizing;
 
 use super::{Grant, answer};
 use crate::AgentError;
-use crate::http::{
-    OAuthError, body, oauth_error, read_failure, read_ok, status_error, unreachable,
-};
+use crate::http::{OAuthError, answer_error, body, oauth, read_failure, read_ok, unreachable};
 
 /// One token request.
 pub struct TokenRequest<'a> {
@@ -64,8 +62,8 @@ pub async fn exchange(http: &reqwest::Client, req: &TokenRequest<'_>) -> Result<
         Outcome::Tokens(g) => Ok(*g),
         Outcome::Refused(_, e) => Err(AgentError::rejected(
             req.host,
-            &e.error,
-            e.error_description.as_deref(),
+            e.code,
+            e.description.as_deref(),
         )),
         Outcome::Failed(e) => Err(e),
     }
@@ -85,9 +83,15 @@ pub async fn call(http: &reqwest::Client, req: &TokenRequest<'_>) -> Result<Outc
             Ok(g) => Outcome::Tokens(Box::new(g)),
             // Some IdPs send their OAuth errors with a 200: read them as the refusal they are.
             // A `server_error` or `temporarily_unavailable` is no refusal, whatever the status.
-            Err(e) => match oauth_error(&bytes) {
-                Some(oe) if !is_server_side(&oe.error) => Outcome::Refused(status, oe),
-                Some(_) => Outcome::Failed(status_error(req.host, "token request", status, &bytes)),
+            Err(e) => match oauth::parse(&bytes) {
+                Some(oe) if !oe.code.is_server_side() => Outcome::Refused(status, oe),
+                Some(oe) => Outcome::Failed(answer_error(
+                    req.host,
+                    "token request",
+                    status,
+                    Some(oe),
+                    &bytes,
+                )),
                 None => Outcome::Failed(e),
             },
         });
@@ -97,19 +101,14 @@ pub async fn call(http: &reqwest::Client, req: &TokenRequest<'_>) -> Result<Outc
             Ok(b) => b.bytes,
             Err(_) => Default::default(),
         };
-        return Ok(match oauth_error(&bytes) {
-            Some(e) if !is_server_side(&e.error) => Outcome::Refused(status, e),
-            _ => Outcome::Failed(status_error(req.host, "token request", status, &bytes)),
+        return Ok(match oauth::parse(&bytes) {
+            Some(e) if !e.code.is_server_side() => Outcome::Refused(status, e),
+            oe => Outcome::Failed(answer_error(req.host, "token request", status, oe, &bytes)),
         });
     }
     Ok(Outcome::Failed(
         read_failure(resp, req.host, "token request").await,
     ))
-}
-
-/// OAuth error codes that say the server failed (RFC 6749 §4.1.2.1), not that it refused.
-fn is_server_side(code: &str) -> bool {
-    matches!(code, "server_error" | "temporarily_unavailable")
 }
 
 /// Checks that `endpoint` is a URL, so an interactive login fails before the user logs in
@@ -149,7 +148,7 @@ async fn send(
     if let Some((id, secret)) = req.basic {
         rb = rb.header(AUTHORIZATION, basic_auth(id, secret)?);
     }
-    rb.send().await.map_err(|e| unreachable(req.host, &e))
+    rb.send().await.map_err(|e| unreachable(req.host, e))
 }
 
 /// `Basic base64(urlencode(id):urlencode(secret))`, marked sensitive so it is never printed.
@@ -160,7 +159,7 @@ fn basic_auth(id: &str, secret: &Secret) -> Result<HeaderValue, AgentError> {
     let pair = Zeroizing::new(format!("{}:{}", *enc(id), *enc(secret.expose())));
     let value = Zeroizing::new(format!("Basic {}", STANDARD.encode(pair.as_bytes())));
     let mut hv = HeaderValue::from_str(&value)
-        .map_err(|_| AgentError::Internal("unencodable client credentials".into()))?;
+        .map_err(|_| AgentError::internal("unencodable client credentials"))?;
     hv.set_sensitive(true);
     Ok(hv)
 }

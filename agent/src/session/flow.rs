@@ -169,7 +169,7 @@ pub(super) async fn run(input: FlowInput, events: mpsc::UnboundedSender<Event>) 
             refresh::refresh(&http, &profile, &eff, &rt).await?
         }
         (FlowKind::Login { .. } | FlowKind::Restore, _) => {
-            return Err(AgentError::Internal("flow without settings".into()));
+            return Err(AgentError::internal("flow without settings"));
         }
     };
     let stored = persist(&ctx, &profile, &eff, &grant, refresh_token).await;
@@ -269,7 +269,13 @@ async fn restore(ctx: &Ctx, profile: &Profile) -> FlowOk {
 /// Whether a failed refresh means the refresh token is dead (so a human must log in again)
 /// rather than a passing fault.
 pub(super) fn refresh_token_rejected(e: &AgentError) -> bool {
-    matches!(e, AgentError::Rejected { error, .. } if error == "invalid_grant" || error == "invalid_token")
+    matches!(
+        e,
+        AgentError::Rejected {
+            error: crate::http::OAuthCode::InvalidGrant | crate::http::OAuthCode::InvalidToken,
+            ..
+        }
+    )
 }
 
 impl StoredSession {

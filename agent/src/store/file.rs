@@ -87,10 +87,10 @@ impl Store for FileStore {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => {
-                return Err(StoreError::Failed(format!(
-                    "cannot read {}: {e}",
-                    path.display()
-                )));
+                return Err(StoreError::system(
+                    &format!("cannot read {}", path.display()),
+                    e,
+                ));
             }
         };
         StoredSession::decode(&bytes, key)
@@ -103,16 +103,16 @@ impl Store for FileStore {
         let bytes = session.encode()?;
         let path = self.path_for(key);
         write_atomically(&self.dir, &path, &bytes)
-            .map_err(|e| StoreError::Failed(format!("cannot write {}: {e}", path.display())))
+            .map_err(|e| StoreError::system(&format!("cannot write {}", path.display()), e))
     }
 
     fn delete(&self, key: &SessionKey) -> Result<(), StoreError> {
         let path = self.path_for(key);
         match fs::remove_file(&path) {
-            Err(e) if e.kind() != ErrorKind::NotFound => Err(StoreError::Failed(format!(
-                "cannot remove {}: {e}",
-                path.display()
-            ))),
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(StoreError::system(
+                &format!("cannot remove {}", path.display()),
+                e,
+            )),
             _ => Ok(()),
         }
     }
@@ -120,7 +120,7 @@ impl Store for FileStore {
     fn take_all(&self) -> Result<Vec<StoredSession>, StoreError> {
         self.check_dir()?;
         let failed = |e: std::io::Error| {
-            StoreError::Failed(format!("cannot list {}: {e}", self.dir.display()))
+            StoreError::system(&format!("cannot list {}", self.dir.display()), e)
         };
         let mut taken = Vec::new();
         for entry in fs::read_dir(&self.dir).map_err(failed)? {
@@ -214,8 +214,8 @@ fn sync_dir(_dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-#[cfg(all(test, unix))]
-#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 

@@ -1,7 +1,7 @@
 //! Reading the keyring items Flyte's Python SDKs write (`flyte-auth login --import`), so a user
 //! who logged in with `flyte`/`pyflyte` need not log in again.
 //!
-//! Layouts (reference §5), all under service = the endpoint's host (`host:port`):
+//! The layouts those SDKs write, all under service = the endpoint's host (`host:port`):
 //! - flyte-sdk ≥ 2.5.10: one item, username `tokens`, value
 //!   `{"access_token": "...", "refresh_token": "..." | null}`;
 //! - flytekit and older flyte-sdk: items `access_token` and `refresh_token`, raw token values.

@@ -214,7 +214,7 @@ impl KeyringStore {
                 "the {} does not take an item this large ({what} is over {limit})",
                 self.name
             )),
-            e => StoreError::Failed(format!("{}: {e}", self.name)),
+            e => StoreError::system(self.name, e),
         }
     }
 }

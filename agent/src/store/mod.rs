@@ -12,7 +12,6 @@ mod memory;
 mod session;
 mod stores;
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests;
 
 use std::fmt;
@@ -32,7 +31,7 @@ pub use stores::Stores;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a store call failed. Messages never contain a secret.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The store cannot be used (no keyring, locked, access denied, unsafe directory).
     #[error("{0}")]
@@ -44,6 +43,16 @@ pub enum StoreError {
     /// Anything else that went wrong.
     #[error("{0}")]
     Failed(String),
+    /// A call to the keyring or the file system failed; `why` quotes its error, kept as the
+    /// source.
+    #[error("{why}")]
+    System {
+        /// What failed, ending with the system's error.
+        why: String,
+        /// The keyring's or the file system's error.
+        #[source]
+        source: crate::error::Cause,
+    },
     /// The call did not finish in time (it may still complete in the background).
     #[error("the {store} did not answer within {}s", after.as_secs_f32())]
     TimedOut {
@@ -55,6 +64,14 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// `what` failed with `e`: the message says both, and `e` is kept as the source.
+    fn system(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::System {
+            why: format!("{what}: {e}"),
+            source: std::sync::Arc::new(e),
+        }
+    }
+
     /// The same error with `place` (which item or file) in front of a [`StoreError::Corrupt`]
     /// message; other errors unchanged.
     fn at(self, place: &str) -> StoreError {
@@ -64,12 +81,6 @@ impl StoreError {
             }
             other => other,
         }
-    }
-}
-
-impl From<StoreError> for crate::AgentError {
-    fn from(e: StoreError) -> Self {
-        crate::AgentError::Store(e.to_string())
     }
 }
 

@@ -288,3 +288,21 @@ fn take_all_empties_every_store_and_returns_what_it_could_read() {
             .is_some()
     );
 }
+
+#[test]
+fn a_system_error_is_quoted_and_kept_as_the_source() {
+    use std::error::Error as _;
+    let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+    let e = StoreError::system("cannot write /t/x.json", io);
+    assert_eq!(e.to_string(), "cannot write /t/x.json: denied");
+    let copy = e.clone();
+    assert_eq!(
+        copy.source().map(|s| s.to_string()).as_deref(),
+        Some("denied")
+    );
+    let agent = crate::AgentError::from(e);
+    assert_eq!(
+        crate::error::chain(&agent),
+        "token store: cannot write /t/x.json: denied"
+    );
+}

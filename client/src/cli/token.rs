@@ -16,8 +16,9 @@ use super::prompt::Prompter;
 pub struct TokenArgs {
     #[command(flatten)]
     profile: ProfileArgs,
-    /// Minimum remaining validity of the token, e.g. `60s`, `5m`.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    /// Minimum remaining validity of the token, e.g. `60s`, `5m`, `1m30s`
+    /// (the config file's duration syntax).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = config::parse_duration)]
     min_valid: Duration,
 }
 
@@ -45,34 +46,37 @@ pub fn run(socket: &Path, args: &TokenArgs) -> flyte_auth::Result<()> {
     Ok(())
 }
 
-/// Parses `90`, `90s`, `5m`, `1h` into a duration.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, ""), |i| s.split_at(i));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration `{s}` (try 60s, 5m, 1h)"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(format!("invalid duration unit in `{s}` (use s, m or h)")),
-    };
-    Ok(Duration::from_secs(secs))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::time::Duration;
+
+    use flyte_auth::config::parse_duration;
 
     #[test]
     fn durations() {
         assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn min_valid_takes_what_the_config_takes() {
+        use clap::Parser;
+        #[derive(Debug, Parser)]
+        struct Cli {
+            #[command(flatten)]
+            token: super::TokenArgs,
+        }
+        let min_valid =
+            |v: &str| Cli::try_parse_from(["t", "--min-valid", v]).map(|c| c.token.min_valid);
+        assert_eq!(min_valid("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(min_valid("500ms").unwrap(), Duration::from_secs(1));
+        let e = min_valid("5x").unwrap_err().to_string();
+        assert!(e.contains("unknown unit"), "{e}");
+        let default = Cli::try_parse_from(["t"]).unwrap().token.min_valid;
+        assert_eq!(default, Duration::from_secs(60));
     }
 }

@@ -111,7 +111,6 @@ pub(crate) fn decode(key: &str) -> Result<ApiKey, String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests {
     use super::*;
     use base64::engine::general_purpose::STANDARD;

@@ -51,7 +51,6 @@ pub(crate) fn parse_or_explain(raw: &str, source: &str) -> Result<AuthChoice, St
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests {
     use super::*;
     use AuthMode::*;

@@ -52,6 +52,14 @@ pub(crate) fn parse_secs(raw: &str) -> Result<u64, String> {
     u64::try_from(secs).map_err(|_| "duration is too large".to_string())
 }
 
+/// A duration given on the command line (`--min-valid 90`, `5m`, `1m30s`): the same syntax
+/// as the config file's duration keys, so one value works in both places.
+pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
+    parse_secs(raw)
+        .map(std::time::Duration::from_secs)
+        .map_err(|why| format!("invalid duration `{}`: {why}", raw.trim()))
+}
+
 fn unit_nanos(unit: &str) -> Option<u128> {
     Some(match unit {
         "ns" => 1,
@@ -82,7 +90,6 @@ fn add_term(total: u128, int_part: &str, frac_part: &str, unit: u128) -> Option<
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests {
     use super::*;
 

@@ -110,7 +110,6 @@ fn check_authority(a: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests {
     use super::*;
 

@@ -6,78 +6,40 @@
 //! SDK). An empty variable counts as unset. Unlike flyte-sdk (raw strings), values are typed:
 //! bools accept true/false/1/0/yes/no in any case, lists are comma-separated.
 
+use std::path::PathBuf;
+
 use flyte_auth_proto::Secret;
 
-use super::auth_type;
-use super::endpoint;
-use super::settings::{PathBase, Settings, parse_bool, split_list};
+use super::auth_type::{self, AuthChoice};
+use super::duration;
+use super::endpoint::{self, Endpoint};
+use super::settings::{PathBase, Settings, Source, parse_bool, split_list};
 use crate::error::{Error, Result};
 
-/// The variable names one SDK uses; `None` where that SDK has no such variable.
-struct Names {
-    endpoint: &'static str,
-    insecure: &'static str,
-    insecure_skip_verify: &'static str,
-    ca_cert_file: &'static str,
-    http_proxy: &'static str,
-    auth_type: &'static str,
-    client_id: &'static str,
-    client_secret: Option<&'static str>,
-    client_secret_location: &'static str,
-    client_secret_env_var: &'static str,
-    scopes: &'static str,
-    audience: Option<&'static str>,
-    org: Option<&'static str>,
-}
-
-const FLYTE_SDK: Names = Names {
-    endpoint: "FLYTE_ADMIN_ENDPOINT",
-    insecure: "FLYTE_ADMIN_INSECURE",
-    insecure_skip_verify: "FLYTE_ADMIN_INSECURESKIPVERIFY",
-    ca_cert_file: "FLYTE_ADMIN_CACERTFILEPATH",
-    http_proxy: "FLYTE_ADMIN_HTTPPROXYURL",
-    auth_type: "FLYTE_ADMIN_AUTHTYPE",
-    client_id: "FLYTE_ADMIN_CLIENTID",
-    client_secret: None,
-    client_secret_location: "FLYTE_ADMIN_CLIENTSECRETLOCATION",
-    client_secret_env_var: "FLYTE_ADMIN_CLIENTSECRETENVVAR",
-    scopes: "FLYTE_ADMIN_SCOPES",
-    audience: None,
-    org: Some("FLYTE_TASK_ORG"),
-};
-
-const FLYTEKIT: Names = Names {
-    endpoint: "FLYTE_PLATFORM_URL",
-    insecure: "FLYTE_PLATFORM_INSECURE",
-    insecure_skip_verify: "FLYTE_PLATFORM_INSECURE_SKIP_VERIFY",
-    ca_cert_file: "FLYTE_PLATFORM_CA_CERT_FILE_PATH",
-    http_proxy: "FLYTE_PLATFORM_HTTP_PROXY_URL",
-    auth_type: "FLYTE_CREDENTIALS_AUTH_MODE",
-    client_id: "FLYTE_CREDENTIALS_CLIENT_ID",
-    client_secret: Some("FLYTE_CREDENTIALS_CLIENT_SECRET"),
-    client_secret_location: "FLYTE_CREDENTIALS_CLIENT_SECRET_LOCATION",
-    client_secret_env_var: "FLYTE_CREDENTIALS_CLIENT_SECRET_ENV_VAR",
-    scopes: "FLYTE_CREDENTIALS_SCOPES",
-    audience: Some("FLYTE_CREDENTIALS_AUDIENCE"),
-    org: None,
-};
-
-/// Both SDKs' env overrides merged, flyte-sdk's spelling first.
+/// Both SDKs' variables, flyte-sdk's spelling first (it wins where both are set).
 pub(crate) fn overrides(
     env: &dyn Fn(&str) -> Option<String>,
     base: PathBase<'_>,
 ) -> Result<Settings> {
-    Ok(layer(&FLYTE_SDK, env, base)?.or(layer(&FLYTEKIT, env, base)?))
+    let src = EnvSource { env, base };
+    Ok(Settings::read(&src, |n| n.sdk)?.or(Settings::read(&src, |n| n.kit)?))
 }
 
-fn layer(n: &Names, env: &dyn Fn(&str) -> Option<String>, base: PathBase<'_>) -> Result<Settings> {
-    let get = |var: &str| {
-        env(var)
+/// The environment as a [`Source`]; an empty variable counts as unset.
+struct EnvSource<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    base: PathBase<'a>,
+}
+
+impl Source for EnvSource<'_> {
+    fn string(&self, var: &'static str) -> Result<Option<String>> {
+        Ok((self.env)(var)
             .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    };
-    let get_bool = |var: &str| -> Result<Option<bool>> {
-        get(var)
+            .filter(|v| !v.is_empty()))
+    }
+
+    fn bool(&self, var: &'static str) -> Result<Option<bool>> {
+        self.string(var)?
             .map(|v| {
                 parse_bool(&v).ok_or_else(|| {
                     Error::Config(format!(
@@ -86,45 +48,48 @@ fn layer(n: &Names, env: &dyn Fn(&str) -> Option<String>, base: PathBase<'_>) ->
                 })
             })
             .transpose()
-    };
-    let endpoint = get(n.endpoint)
-        .map(|v| {
-            endpoint::parse(&v).map_err(|why| {
-                Error::Config(format!("invalid endpoint {v:?} in ${}: {why}", n.endpoint))
+    }
+
+    fn path(&self, var: &'static str) -> Result<Option<PathBuf>> {
+        Ok(self.string(var)?.map(|p| self.base.resolve(&p)))
+    }
+
+    fn list(&self, var: &'static str) -> Result<Option<Vec<String>>> {
+        Ok(self.string(var)?.map(|v| split_list(&v)))
+    }
+
+    fn duration(&self, var: &'static str) -> Result<Option<u64>> {
+        self.string(var)?
+            .map(|v| {
+                duration::parse_secs(&v)
+                    .map_err(|why| Error::Config(format!("${var}: {why}, found {v:?}")))
             })
-        })
-        .transpose()?;
-    let auth_type = get(n.auth_type)
-        .map(|v| {
-            auth_type::parse_or_explain(&v, &format!("${}", n.auth_type)).map_err(Error::Config)
-        })
-        .transpose()?;
-    // A raw secret is taken verbatim (not trimmed); it is only ever moved into a `Secret`.
-    let client_secret = n
-        .client_secret
-        .and_then(env)
-        .filter(|v| !v.is_empty())
-        .map(Secret::new);
-    Ok(Settings {
-        endpoint,
-        insecure: get_bool(n.insecure)?,
-        insecure_skip_verify: get_bool(n.insecure_skip_verify)?,
-        ca_cert_file: get(n.ca_cert_file).map(|p| base.resolve(&p)),
-        http_proxy: get(n.http_proxy),
-        auth_type,
-        client_id: get(n.client_id),
-        client_secret,
-        client_secret_env_var: get(n.client_secret_env_var),
-        client_secret_location: get(n.client_secret_location).map(|p| base.resolve(&p)),
-        scopes: get(n.scopes).map(|v| split_list(&v)),
-        audience: n.audience.and_then(get),
-        org: n.org.and_then(get),
-        ..Settings::default()
-    })
+            .transpose()
+    }
+
+    fn endpoint(&self, var: &'static str) -> Result<Option<Endpoint>> {
+        self.string(var)?
+            .map(|v| {
+                endpoint::parse(&v).map_err(|why| {
+                    Error::Config(format!("invalid endpoint {v:?} in ${var}: {why}"))
+                })
+            })
+            .transpose()
+    }
+
+    fn auth_type(&self, var: &'static str) -> Result<Option<AuthChoice>> {
+        self.string(var)?
+            .map(|v| auth_type::parse_or_explain(&v, &format!("${var}")).map_err(Error::Config))
+            .transpose()
+    }
+
+    /// Taken as it is: a secret is not trimmed.
+    fn secret(&self, var: &'static str) -> Result<Option<Secret>> {
+        Ok((self.env)(var).filter(|v| !v.is_empty()).map(Secret::new))
+    }
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests {
     use std::collections::HashMap;
     use std::path::{Path, PathBuf};

@@ -76,7 +76,6 @@ fn must_exist(path: PathBuf, named_by: &str) -> Result<PathBuf> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests {
     use std::fs;
 

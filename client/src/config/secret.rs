@@ -73,7 +73,6 @@ fn read_file(path: &Path) -> Result<Secret> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests {
     use std::path::PathBuf;
 

@@ -1,62 +1,149 @@
 //! `Settings`: one layer of auth configuration (a config file or one SDK's env vars), already
 //! type-checked, plus the helpers the layers share (path expansion, lists, bools).
+//!
+//! Every setting is declared once, in the table of the `settings!` macro below: its field,
+//! the kind of value, its config-file key and its variable in each SDK. Adding an `admin.*`
+//! key is one line there (plus its [`Profile`] field when it goes to the agent).
 
 use std::path::{Path, PathBuf};
 
-use flyte_auth_proto::Secret;
+use flyte_auth_proto::{Profile, Secret};
 
 use super::auth_type::AuthChoice;
 use super::endpoint::Endpoint;
+use crate::error::Result;
 
-/// Everything a single source can say about auth; `None` = this source is silent.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct Settings {
-    pub endpoint: Option<Endpoint>,
-    pub insecure: Option<bool>,
-    pub insecure_skip_verify: Option<bool>,
-    pub ca_cert_file: Option<PathBuf>,
-    pub http_proxy: Option<String>,
-    pub auth_type: Option<AuthChoice>,
-    pub client_id: Option<String>,
-    /// Raw secret (only `FLYTE_CREDENTIALS_CLIENT_SECRET` can carry one).
-    pub client_secret: Option<Secret>,
-    pub client_secret_env_var: Option<String>,
-    pub client_secret_location: Option<PathBuf>,
-    pub scopes: Option<Vec<String>>,
-    pub audience: Option<String>,
-    pub token_url: Option<String>,
-    pub authorization_header: Option<String>,
-    pub pkce_timeout_secs: Option<u64>,
-    pub device_timeout_secs: Option<u64>,
-    pub device_poll_interval_secs: Option<u64>,
-    pub org: Option<String>,
+/// Where one setting comes from: its config-file key, and its variable in each SDK's
+/// spelling (`None`: that source cannot set it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Names {
+    /// The dotted YAML key, e.g. `admin.clientId` (its last part is looked up in the mapping
+    /// its first parts name).
+    pub file: Option<&'static str>,
+    /// flyte-sdk's variable (`FLYTE_ADMIN_*`, `FLYTE_TASK_*`).
+    pub sdk: Option<&'static str>,
+    /// flytekit's variable (`FLYTE_PLATFORM_*`, `FLYTE_CREDENTIALS_*`).
+    pub kit: Option<&'static str>,
 }
 
-impl Settings {
-    /// Field by field: `self` where it says something, else `lower`.
-    pub fn or(self, lower: Settings) -> Settings {
-        Settings {
-            endpoint: self.endpoint.or(lower.endpoint),
-            insecure: self.insecure.or(lower.insecure),
-            insecure_skip_verify: self.insecure_skip_verify.or(lower.insecure_skip_verify),
-            ca_cert_file: self.ca_cert_file.or(lower.ca_cert_file),
-            http_proxy: self.http_proxy.or(lower.http_proxy),
-            auth_type: self.auth_type.or(lower.auth_type),
-            client_id: self.client_id.or(lower.client_id),
-            client_secret: self.client_secret.or(lower.client_secret),
-            client_secret_env_var: self.client_secret_env_var.or(lower.client_secret_env_var),
-            client_secret_location: self.client_secret_location.or(lower.client_secret_location),
-            scopes: self.scopes.or(lower.scopes),
-            audience: self.audience.or(lower.audience),
-            token_url: self.token_url.or(lower.token_url),
-            authorization_header: self.authorization_header.or(lower.authorization_header),
-            pkce_timeout_secs: self.pkce_timeout_secs.or(lower.pkce_timeout_secs),
-            device_timeout_secs: self.device_timeout_secs.or(lower.device_timeout_secs),
-            device_poll_interval_secs: self
-                .device_poll_interval_secs
-                .or(lower.device_poll_interval_secs),
-            org: self.org.or(lower.org),
+/// How a source reads a value of each kind the table below names; a reader type-checks the
+/// value and names the key (or variable) and the file in its errors.
+pub(crate) trait Source {
+    /// A trimmed, non-empty string.
+    fn string(&self, key: &'static str) -> Result<Option<String>>;
+    /// true/false (and the spellings [`parse_bool`] takes).
+    fn bool(&self, key: &'static str) -> Result<Option<bool>>;
+    /// A path, made absolute (see [`PathBase`]).
+    fn path(&self, key: &'static str) -> Result<Option<PathBuf>>;
+    /// A list of strings (or a comma list).
+    fn list(&self, key: &'static str) -> Result<Option<Vec<String>>>;
+    /// A duration in whole seconds (Go syntax, or a number of seconds).
+    fn duration(&self, key: &'static str) -> Result<Option<u64>>;
+    /// A Flyte endpoint.
+    fn endpoint(&self, key: &'static str) -> Result<Option<Endpoint>>;
+    /// An authType, in any SDK's spelling.
+    fn auth_type(&self, key: &'static str) -> Result<Option<AuthChoice>>;
+    /// A secret, taken as it is (not trimmed).
+    fn secret(&self, key: &'static str) -> Result<Option<Secret>>;
+}
+
+/// Declares every setting once: its field in [`Settings`], the kind of value (a [`Source`]
+/// method), and its names in each source. `copy` settings go to the [`Profile`] field of the
+/// same name unchanged; `other` settings are combined by `resolve` (precedence, defaults).
+macro_rules! settings {
+    (
+        copy { $( $(#[$cdoc:meta])* $cfield:ident: $cty:ty = $ckind:ident, $cfile:expr, $csdk:expr, $ckit:expr; )* }
+        other { $( $(#[$odoc:meta])* $ofield:ident: $oty:ty = $okind:ident, $ofile:expr, $osdk:expr, $okit:expr; )* }
+    ) => {
+        /// Everything a single source can say about auth; `None` = this source is silent.
+        #[derive(Debug, Default, Clone)]
+        pub(crate) struct Settings {
+            $( $(#[$odoc])* pub $ofield: Option<$oty>, )*
+            $( $(#[$cdoc])* pub $cfield: Option<$cty>, )*
         }
+
+        impl Settings {
+            /// Field by field: `self` where it says something, else `lower`.
+            pub fn or(self, lower: Settings) -> Settings {
+                Settings {
+                    $( $ofield: self.$ofield.or(lower.$ofield), )*
+                    $( $cfield: self.$cfield.or(lower.$cfield), )*
+                }
+            }
+
+            /// Reads every setting `src` has a name for; `name` picks the name from [`Names`].
+            pub fn read(
+                src: &impl Source,
+                name: impl Fn(&Names) -> Option<&'static str>,
+            ) -> Result<Settings> {
+                let get = |n: Names| name(&n);
+                Ok(Settings {
+                    $( $ofield: match get(Names { file: $ofile, sdk: $osdk, kit: $okit }) {
+                        Some(key) => src.$okind(key)?,
+                        None => None,
+                    }, )*
+                    $( $cfield: match get(Names { file: $cfile, sdk: $csdk, kit: $ckit }) {
+                        Some(key) => src.$ckind(key)?,
+                        None => None,
+                    }, )*
+                })
+            }
+
+            /// Sets the profile's fields that take a setting as it is.
+            pub fn copy_into(&self, profile: &mut Profile) {
+                $( profile.$cfield = self.$cfield.clone(); )*
+            }
+        }
+
+        /// Every setting's names, for checks over the whole table.
+        #[cfg(test)]
+        pub(crate) const ALL_NAMES: &[(&str, Names)] = &[
+            $( (stringify!($ofield), Names { file: $ofile, sdk: $osdk, kit: $okit }), )*
+            $( (stringify!($cfield), Names { file: $cfile, sdk: $csdk, kit: $ckit }), )*
+        ];
+    };
+}
+
+// One line per setting: field: type = kind, file key, flyte-sdk variable, flytekit variable.
+// Reading order (and so which of two bad values is reported) is the order below.
+settings! {
+    copy {
+        ca_cert_file: PathBuf = path, Some("admin.caCertFilePath"),
+            Some("FLYTE_ADMIN_CACERTFILEPATH"), Some("FLYTE_PLATFORM_CA_CERT_FILE_PATH");
+        http_proxy: String = string, Some("admin.httpProxyURL"),
+            Some("FLYTE_ADMIN_HTTPPROXYURL"), Some("FLYTE_PLATFORM_HTTP_PROXY_URL");
+        audience: String = string, Some("admin.audience"),
+            None, Some("FLYTE_CREDENTIALS_AUDIENCE");
+        token_url: String = string, Some("admin.tokenUrl"), None, None;
+        authorization_header: String = string, Some("admin.authorizationHeader"), None, None;
+        pkce_timeout_secs: u64 = duration, Some("admin.pkceConfig.timeout"), None, None;
+        device_timeout_secs: u64 = duration, Some("admin.deviceFlowConfig.timeout"), None, None;
+        device_poll_interval_secs: u64 = duration, Some("admin.deviceFlowConfig.pollInterval"),
+            None, None;
+    }
+    other {
+        endpoint: Endpoint = endpoint, Some("admin.endpoint"),
+            Some("FLYTE_ADMIN_ENDPOINT"), Some("FLYTE_PLATFORM_URL");
+        auth_type: AuthChoice = auth_type, Some("admin.authType"),
+            Some("FLYTE_ADMIN_AUTHTYPE"), Some("FLYTE_CREDENTIALS_AUTH_MODE");
+        insecure: bool = bool, Some("admin.insecure"),
+            Some("FLYTE_ADMIN_INSECURE"), Some("FLYTE_PLATFORM_INSECURE");
+        insecure_skip_verify: bool = bool, Some("admin.insecureSkipVerify"),
+            Some("FLYTE_ADMIN_INSECURESKIPVERIFY"), Some("FLYTE_PLATFORM_INSECURE_SKIP_VERIFY");
+        client_id: String = string, Some("admin.clientId"),
+            Some("FLYTE_ADMIN_CLIENTID"), Some("FLYTE_CREDENTIALS_CLIENT_ID");
+        /// Raw secret (only `FLYTE_CREDENTIALS_CLIENT_SECRET` can carry one).
+        client_secret: Secret = secret, None, None, Some("FLYTE_CREDENTIALS_CLIENT_SECRET");
+        client_secret_env_var: String = string, Some("admin.clientSecretEnvVar"),
+            Some("FLYTE_ADMIN_CLIENTSECRETENVVAR"), Some("FLYTE_CREDENTIALS_CLIENT_SECRET_ENV_VAR");
+        client_secret_location: PathBuf = path, Some("admin.clientSecretLocation"),
+            Some("FLYTE_ADMIN_CLIENTSECRETLOCATION"),
+            Some("FLYTE_CREDENTIALS_CLIENT_SECRET_LOCATION");
+        /// An empty list means "unset" (flytekit: `self._scopes or cfg.scopes`).
+        scopes: Vec<String> = list, Some("admin.scopes"),
+            Some("FLYTE_ADMIN_SCOPES"), Some("FLYTE_CREDENTIALS_SCOPES");
+        /// An API key's org wins over this one.
+        org: String = string, Some("task.org"), Some("FLYTE_TASK_ORG"), None;
     }
 }
 
@@ -110,7 +197,6 @@ pub(crate) fn split_list(raw: &str) -> Vec<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // Panicking is how a test fails.
 mod tests {
     use super::*;
 
@@ -124,6 +210,18 @@ mod tests {
         }
         assert_eq!(parse_bool("maybe"), None);
         assert_eq!(split_list(" all, offline ,,"), vec!["all", "offline"]);
+    }
+
+    #[test]
+    fn every_setting_has_a_source_and_no_name_is_used_twice() {
+        let mut seen = std::collections::HashSet::new();
+        for (field, n) in ALL_NAMES {
+            let names: Vec<&str> = [n.file, n.sdk, n.kit].into_iter().flatten().collect();
+            assert!(!names.is_empty(), "{field} has no source");
+            for name in names {
+                assert!(seen.insert(name.to_ascii_lowercase()), "{name} used twice");
+            }
+        }
     }
 
     #[test]

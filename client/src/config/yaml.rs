@@ -4,12 +4,15 @@
 //! (`image`, `local`, `console`, …) is ignored. Keys match case-insensitively because the Go
 //! client (viper) does. Values are type-checked with errors naming the key and the file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use flyte_auth_proto::Secret;
 use yaml_serde::{Mapping, Value};
 
-use super::settings::{PathBase, Settings, parse_bool, split_list};
-use super::{auth_type, duration, endpoint};
+use super::auth_type::{self, AuthChoice};
+use super::duration;
+use super::endpoint::{self, Endpoint};
+use super::settings::{PathBase, Settings, Source, parse_bool, split_list};
 use crate::error::{Error, Result};
 
 /// Reads and parses the config file at `path`.
@@ -26,47 +29,69 @@ pub(crate) fn parse(text: &str, path: &Path, base: PathBase<'_>) -> Result<Setti
     let root: Value = yaml_serde::from_str(text).map_err(|e| syntax_error(path, &e))?;
     let f = File { path };
     let root = f.section(&root, "", "the top level")?;
-    let admin = f.child(root, "admin")?;
-    let task = f.child(root, "task")?;
-    let pkce = f.child(admin, "pkceConfig")?;
-    let device = f.child(admin, "deviceFlowConfig")?;
-    let endpoint = f
-        .string(admin, "admin.endpoint")?
-        .map(|v| {
-            endpoint::parse(&v).map_err(|why| f.err(format!("invalid admin.endpoint {v:?}: {why}")))
-        })
-        .transpose()?;
-    let auth_type = f
-        .string(admin, "admin.authType")?
-        .map(|v| {
-            let source = format!("admin.authType in {}", path.display());
-            auth_type::parse_or_explain(&v, &source).map_err(Error::Config)
-        })
-        .transpose()?;
-    Ok(Settings {
-        endpoint,
-        insecure: f.bool(admin, "admin.insecure")?,
-        insecure_skip_verify: f.bool(admin, "admin.insecureSkipVerify")?,
-        ca_cert_file: f
-            .string(admin, "admin.caCertFilePath")?
-            .map(|p| base.resolve(&p)),
-        http_proxy: f.string(admin, "admin.httpProxyURL")?,
-        auth_type,
-        client_id: f.string(admin, "admin.clientId")?,
-        client_secret: None,
-        client_secret_env_var: f.string(admin, "admin.clientSecretEnvVar")?,
-        client_secret_location: f
-            .string(admin, "admin.clientSecretLocation")?
-            .map(|p| base.resolve(&p)),
-        scopes: f.list(admin, "admin.scopes")?,
-        audience: f.string(admin, "admin.audience")?,
-        token_url: f.string(admin, "admin.tokenUrl")?,
-        authorization_header: f.string(admin, "admin.authorizationHeader")?,
-        pkce_timeout_secs: f.duration(pkce, "admin.pkceConfig.timeout")?,
-        device_timeout_secs: f.duration(device, "admin.deviceFlowConfig.timeout")?,
-        device_poll_interval_secs: f.duration(device, "admin.deviceFlowConfig.pollInterval")?,
-        org: f.string(task, "task.org")?,
-    })
+    Settings::read(&FileSource { f, root, base }, |n| n.file)
+}
+
+/// One parsed file as a [`Source`]: a dotted key is looked up in the mapping its first parts
+/// name (`admin.pkceConfig.timeout`: `timeout` in `admin` → `pkceConfig`).
+struct FileSource<'a> {
+    f: File<'a>,
+    root: &'a Mapping,
+    base: PathBase<'a>,
+}
+
+impl FileSource<'_> {
+    fn section(&self, key: &str) -> Result<&Mapping> {
+        let parent = key.rsplit_once('.').map_or("", |(p, _)| p);
+        let mut m = self.root;
+        for name in parent.split('.').filter(|n| !n.is_empty()) {
+            m = self.f.child(m, name)?;
+        }
+        Ok(m)
+    }
+}
+
+impl Source for FileSource<'_> {
+    fn string(&self, key: &'static str) -> Result<Option<String>> {
+        self.f.string(self.section(key)?, key)
+    }
+
+    fn bool(&self, key: &'static str) -> Result<Option<bool>> {
+        self.f.bool(self.section(key)?, key)
+    }
+
+    fn path(&self, key: &'static str) -> Result<Option<PathBuf>> {
+        Ok(self.string(key)?.map(|p| self.base.resolve(&p)))
+    }
+
+    fn list(&self, key: &'static str) -> Result<Option<Vec<String>>> {
+        self.f.list(self.section(key)?, key)
+    }
+
+    fn duration(&self, key: &'static str) -> Result<Option<u64>> {
+        self.f.duration(self.section(key)?, key)
+    }
+
+    fn endpoint(&self, key: &'static str) -> Result<Option<Endpoint>> {
+        self.string(key)?
+            .map(|v| {
+                endpoint::parse(&v).map_err(|why| self.f.err(format!("invalid {key} {v:?}: {why}")))
+            })
+            .transpose()
+    }
+
+    fn auth_type(&self, key: &'static str) -> Result<Option<AuthChoice>> {
+        self.string(key)?
+            .map(|v| {
+                let source = format!("{key} in {}", self.f.path.display());
+                auth_type::parse_or_explain(&v, &source).map_err(Error::Config)
+            })
+            .transpose()
+    }
+
+    fn secret(&self, key: &'static str) -> Result<Option<Secret>> {
+        Ok(self.string(key)?.map(Secret::new))
+    }
 }
 
 fn syntax_error(path: &Path, e: &yaml_serde::Error) -> Error {

@@ -21,9 +21,8 @@ use crate::session::Registry;
 /// removes both variables so that programs we start (a browser) do not take the socket.
 pub fn inherited_listener() -> Result<Option<std::os::unix::net::UnixListener>, crate::AgentError> {
     let var = |k: &str| std::env::var(k).ok();
-    let fail = |why: String| crate::AgentError::Listen {
-        path: "the socket passed by the service manager (LISTEN_FDS)".into(),
-        why,
+    let fail = |why: String| {
+        crate::AgentError::listen("the socket passed by the service manager (LISTEN_FDS)", why)
     };
     let ours = addressed_to_us(
         var("LISTEN_PID").as_deref(),

@@ -48,10 +48,7 @@ impl OwnedSocket {
 
 /// Binds `path`, creating its private directory.
 pub fn bind(path: &Path) -> Result<OwnedSocket, AgentError> {
-    let fail = |why: String| AgentError::Listen {
-        path: path.display().to_string(),
-        why,
-    };
+    let fail = |why: String| AgentError::listen(path.display().to_string(), why);
     let dir = path
         .parent()
         .ok_or_else(|| fail("socket path has no directory".into()))?;
@@ -64,13 +61,13 @@ pub fn bind(path: &Path) -> Result<OwnedSocket, AgentError> {
         .write(true)
         .mode(0o600)
         .open(&lock_file)
-        .map_err(|e| fail(format!("cannot open {}: {e}", lock_file.display())))?;
+        .map_err(|e| fail(format!("cannot open {}: {e}", lock_file.display())).because(e))?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
             return Err(AgentError::AlreadyRunning(path.display().to_string()));
         }
-        Err(TryLockError::Error(e)) => return Err(fail(format!("cannot lock: {e}"))),
+        Err(TryLockError::Error(e)) => return Err(fail(format!("cannot lock: {e}")).because(e)),
     }
 
     // We hold the lock, so a socket file here belongs to an agent that died without cleaning
@@ -80,15 +77,16 @@ pub fn bind(path: &Path) -> Result<OwnedSocket, AgentError> {
             return Err(AgentError::AlreadyRunning(path.display().to_string()));
         }
         tracing::info!(path = %path.display(), "replacing stale socket");
-        std::fs::remove_file(path).map_err(|e| fail(format!("cannot remove stale socket: {e}")))?;
+        std::fs::remove_file(path)
+            .map_err(|e| fail(format!("cannot remove stale socket: {e}")).because(e))?;
     }
-    let listener = UnixListener::bind(path).map_err(|e| fail(e.to_string()))?;
+    let listener = UnixListener::bind(path).map_err(|e| fail(e.to_string()).because(e))?;
     // The directory is already 0700; this keeps the socket itself private too should anyone
     // loosen the directory later.
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| fail(format!("cannot chmod socket: {e}")))?;
-    let meta =
-        std::fs::symlink_metadata(path).map_err(|e| fail(format!("cannot stat socket: {e}")))?;
+        .map_err(|e| fail(format!("cannot chmod socket: {e}")).because(e))?;
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| fail(format!("cannot stat socket: {e}")).because(e))?;
     Ok(OwnedSocket {
         listener,
         path: path.to_owned(),

@@ -25,10 +25,7 @@ use crate::AgentError;
 
 /// Creates the named pipe `path` (`\\.\pipe\NAME`) that only this user and SYSTEM may open.
 pub fn bind(path: &Path) -> Result<Listener, AgentError> {
-    let fail = |why: String| AgentError::Listen {
-        path: path.display().to_string(),
-        why,
-    };
+    let fail = |why: String| AgentError::listen(path.display().to_string(), why);
     let name = path.to_fs_name::<GenericFilePath>().map_err(|e| {
         fail(format!(
             "{e}: on Windows the socket must be a named pipe path such as \\\\.\\pipe\\flyte-auth"
@@ -71,13 +68,14 @@ fn taken(path: &Path) -> AgentError {
         Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
             AgentError::AlreadyRunning(path.display().to_string())
         }
-        Err(e) => AgentError::Listen {
-            path: path.display().to_string(),
-            why: format!(
+        Err(e) => AgentError::listen(
+            path.display().to_string(),
+            format!(
                 "a pipe of that name exists and does not let you in ({e}): another user's, or \
                  one squatting on the name; pick another name with --socket or FLYTE_AUTH_SOCK"
             ),
-        },
+        )
+        .because(e),
     }
 }
 
