@@ -63,9 +63,8 @@ impl Endpoint {
                 .map_err(|e| AgentError::Config(e.to_string()))?,
         };
         let owned = socket::bind(&path)?;
-        let listener = owned.listener.try_clone().map_err(|e| AgentError::Listen {
-            path: path.display().to_string(),
-            why: e.to_string(),
+        let listener = owned.listener.try_clone().map_err(|e| {
+            AgentError::listen(path.display().to_string(), e.to_string()).because(e)
         })?;
         Ok((listener, Some(owned)))
     }
@@ -80,12 +79,12 @@ pub async fn serve(
     ready_stdout: bool,
 ) -> Result<(), AgentError> {
     let (std_listener, owned) = endpoint.listen()?;
-    let setup = |e: std::io::Error| AgentError::Listen {
-        path: owned
+    let setup = |e: std::io::Error| {
+        let path = owned
             .as_ref()
             .map(|o| o.path.display().to_string())
-            .unwrap_or_else(|| "the inherited socket".into()),
-        why: format!("socket setup: {e}"),
+            .unwrap_or_else(|| "the inherited socket".into());
+        AgentError::listen(path, format!("socket setup: {e}")).because(e)
     };
     std_listener.set_nonblocking(true).map_err(setup)?;
     let addr = std_listener.local_addr().map_err(setup)?;
@@ -96,7 +95,7 @@ pub async fn serve(
     let listener = UnixListener::from_std(std_listener).map_err(setup)?;
     let shutdown = CancellationToken::new();
     watch_signals(shutdown.clone())
-        .map_err(|e| AgentError::Internal(format!("cannot watch signals: {e}")))?;
+        .map_err(|e| AgentError::internal(format!("cannot watch signals: {e}")).because(e))?;
     tracing::info!(%socket, activated = owned.is_none(), pid = std::process::id(), "flyte-auth-agent listening");
     if ready_stdout {
         super::print_ready();
