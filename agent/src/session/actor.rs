@@ -20,9 +20,9 @@ mod requests;
 mod store;
 mod waiters;
 
-use super::flow::{self, FlowInput, FlowKind, FlowResult, Running};
+use super::runner::{self, FlowInput, FlowKind, FlowResult, Running};
 use super::{Command, Issued, Map, SessionHandle, Waiter};
-use crate::flows::{Effective, now_ms};
+use crate::session::{Effective, now_ms};
 use crate::{AgentError, Ctx};
 
 /// A token with less than this left is not worth handing out even during an outage.
@@ -228,7 +228,7 @@ impl Actor {
         };
         let done = self.done_tx.clone();
         let task = tokio::spawn(async move {
-            let result = flow::run(input, events_tx).await;
+            let result = runner::run(input, events_tx).await;
             let _ = done.send((generation, result)).await;
         });
         let abort = task.abort_handle();

@@ -3,7 +3,7 @@
 use flyte_auth_proto::SessionStatus;
 
 use super::actor::Actor;
-use crate::flows::now_ms;
+use super::now_ms;
 
 impl Actor {
     pub(super) fn status(&self) -> SessionStatus {

@@ -8,7 +8,7 @@ use flyte_auth_proto::{ErrorKind, TokenResponse, WireError};
 use tokio::time::Instant;
 
 use super::Actor;
-use crate::flows::now_ms;
+use crate::session::now_ms;
 use crate::session::schedule::{join_wait, secs_ceil};
 use crate::session::{Issued, Reply, Waiter};
 

@@ -10,9 +10,10 @@ use tokio::time::Instant;
 use super::Actor;
 use super::answers::with_warning;
 use crate::AgentError;
-use crate::flows::{Effective, Grant, now_ms, subject};
-use crate::session::flow::{FlowKind, FlowOk, FlowResult, Stored, refresh_token_rejected};
+use crate::flows::{Grant, subject};
+use crate::session::runner::{FlowKind, FlowOk, FlowResult, Stored, refresh_token_rejected};
 use crate::session::schedule::{jitter, refresh_delay, retry_delay};
+use crate::session::{Effective, now_ms};
 use crate::session::{Issued, Waiter};
 
 impl Actor {

@@ -7,9 +7,9 @@ use flyte_auth_proto::{AuthMode, BrowserEnv, Profile};
 use tokio::time::Instant;
 
 use super::Actor;
-use crate::flows::now_ms;
 use crate::session::Waiter;
-use crate::session::flow::FlowKind;
+use crate::session::now_ms;
+use crate::session::runner::FlowKind;
 
 impl Actor {
     /// Records use; the latest client's profile wins (a rotated secret takes effect on the

@@ -5,7 +5,8 @@ use std::future::Future;
 
 use super::Actor;
 use crate::AgentError;
-use crate::flows::{Grant, now_ms, revoke};
+use crate::flows::{Grant, revoke};
+use crate::session::now_ms;
 use crate::session::schedule::{jitter, refresh_delay};
 use crate::store::StoredSession;
 
