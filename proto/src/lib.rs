@@ -10,6 +10,7 @@ pub mod frame;
 pub mod message;
 pub mod paths;
 pub mod profile;
+pub mod state;
 pub mod status_page;
 pub mod text;
 
@@ -20,6 +21,7 @@ pub use message::{
     TokenResponse, WireError,
 };
 pub use profile::{AuthMode, Profile, Secret, SessionKey};
+pub use state::SessionState;
 
 /// Version of the wire protocol. Bumped on any incompatible change to messages or framing;
 /// both sides exchange it in `Hello` and refuse to talk on a mismatch.

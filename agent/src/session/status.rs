@@ -1,6 +1,6 @@
 //! What `status` shows about a session, derived from the actor's state.
 
-use flyte_auth_proto::SessionStatus;
+use flyte_auth_proto::{SessionState, SessionStatus};
 
 use super::actor::Actor;
 use super::now_ms;
@@ -14,17 +14,17 @@ impl Actor {
             .as_ref()
             .is_some_and(|c| c.remaining_ms(now) > 0);
         let state = match (&self.running, valid) {
-            (Some(r), _) if r.kind.is_login() => "authenticating",
-            (Some(_), true) => "refreshing",
-            (Some(_), false) => "authenticating",
-            (None, _) if self.login_required.is_some() && !valid => "login_required",
-            (None, true) if self.last_error.is_some() => "backoff",
-            (None, true) if self.is_idle() => "idle",
-            (None, true) => "ready",
-            (None, false) if self.current.is_some() => "expired",
-            (None, false) if self.last_error.is_some() => "failed",
-            (None, false) if self.profile.mode.is_interactive() => "login_required",
-            (None, false) => "empty",
+            (Some(r), _) if r.kind.is_login() => SessionState::Authenticating,
+            (Some(_), true) => SessionState::Refreshing,
+            (Some(_), false) => SessionState::Authenticating,
+            (None, _) if self.login_required.is_some() && !valid => SessionState::LoginRequired,
+            (None, true) if self.last_error.is_some() => SessionState::Backoff,
+            (None, true) if self.is_idle() => SessionState::Idle,
+            (None, true) => SessionState::Ready,
+            (None, false) if self.current.is_some() => SessionState::Expired,
+            (None, false) if self.last_error.is_some() => SessionState::Failed,
+            (None, false) if self.profile.mode.is_interactive() => SessionState::LoginRequired,
+            (None, false) => SessionState::Empty,
         };
         let last_error = self
             .last_error
@@ -44,7 +44,7 @@ impl Actor {
             audience: eff
                 .and_then(|e| e.audience.clone())
                 .or_else(|| self.profile.audience.clone()),
-            state: state.to_owned(),
+            state,
             subject: self.subject.clone(),
             expires_at: self.current.as_ref().map(|c| c.expires_at_ms / 1000),
             // With no refresh scheduled, the end of the backoff is when the next try can be.
