@@ -12,7 +12,6 @@ mod effective;
 mod messages;
 mod runner;
 pub mod schedule;
-mod status;
 #[cfg(test)]
 mod tests;
 

@@ -29,8 +29,8 @@ impl Actor {
                 tracing::warn!(host = %self.profile.host(), error = %e, "login failed");
                 self.back_off_login(&e);
                 self.answer_all(|_| Err(e.to_wire()));
-                self.login_required = Some(e.to_string());
-                self.last_error = Some(e);
+                self.health.login_required = Some(e.to_string());
+                self.health.last_error = Some(e);
             }
             (Err(e), _) => self.on_failure(e),
         }
@@ -38,25 +38,26 @@ impl Actor {
 
     fn on_success(&mut self, grant: Grant, eff: Effective, stored: Stored) {
         let host = self.profile.host().to_owned();
-        self.subject = subject(&grant).or_else(|| self.subject.take());
-        self.restored = true;
-        self.storage_error = match stored {
+        self.tokens.subject = subject(&grant).or_else(|| self.tokens.subject.take());
+        self.tokens.restored = true;
+        self.health.storage_error = match stored {
             Stored::Failed(why) => Some(why),
             Stored::Saved | Stored::NotNeeded => None,
         };
         // A refresh response without a refresh token keeps the old one (RFC 6749 §6).
         if grant.refresh_token.is_some() {
-            self.refresh_token = grant.refresh_token.clone();
+            self.tokens.refresh_token = grant.refresh_token.clone();
         }
         let issued = self.publish_token(grant, eff);
-        if self.failures > 0 {
-            tracing::info!(%host, failures = self.failures, "token refresh recovered");
+        if self.health.failures > 0 {
+            tracing::info!(%host, failures = self.health.failures, "token refresh recovered");
         }
-        self.failures = 0;
-        self.last_error = None;
-        self.backoff_until = None;
-        self.login_required = None;
-        let renewable = self.profile.mode == AuthMode::ClientSecret || self.refresh_token.is_some();
+        self.health.failures = 0;
+        self.health.last_error = None;
+        self.health.backoff_until = None;
+        self.health.login_required = None;
+        let renewable =
+            self.profile.mode == AuthMode::ClientSecret || self.tokens.refresh_token.is_some();
         let delay = refresh_delay(
             issued.issued_at_ms,
             issued.expires_at_ms,
@@ -64,7 +65,7 @@ impl Actor {
             jitter(),
         );
         if renewable {
-            self.schedule(delay);
+            self.refresh_in(delay);
         }
         tracing::info!(%host, mode = %self.profile.mode, expires_in_s = issued.remaining_ms(now_ms()) / 1000,
             refresh_in_s = renewable.then_some(delay.as_secs()), "obtained access token");
@@ -77,10 +78,9 @@ impl Actor {
         let host = self.profile.host().to_owned();
         tracing::warn!(%host, error = %e, "refresh token rejected; login required");
         self.forget_stored();
-        self.refresh_token = None;
-        self.refresh_at = None;
-        self.next_refresh_unix = None;
-        self.login_required = Some(format!(
+        self.tokens.refresh_token = None;
+        self.schedule.refresh_at = None;
+        self.health.login_required = Some(format!(
             "login expired for {host} (the identity provider rejected the refresh token): run `flyte-auth login`"
         ));
         let usable = self.usable();
@@ -111,13 +111,17 @@ impl Actor {
     }
 
     fn on_failure(&mut self, e: AgentError) {
-        self.failures += 1;
+        self.health.failures += 1;
         let usable_for = self.usable_for();
-        let delay = retry_delay(self.failures, usable_for.unwrap_or_default(), jitter());
-        self.backoff_until = Some(Instant::now() + delay);
-        tracing::warn!(host = %self.profile.host(), failures = self.failures,
+        let delay = retry_delay(
+            self.health.failures,
+            usable_for.unwrap_or_default(),
+            jitter(),
+        );
+        self.health.backoff_until = Some(Instant::now() + delay);
+        tracing::warn!(host = %self.profile.host(), failures = self.health.failures,
             retry_in_ms = delay.as_millis() as u64, error = %e, "getting a token failed");
-        self.last_error = Some(e);
+        self.health.last_error = Some(e);
         for w in std::mem::take(&mut self.waiters) {
             let answer = self.answer_failing(w.min_valid, delay);
             let _ = w.reply.send(answer);
@@ -125,10 +129,9 @@ impl Actor {
         // Retry in the background only while there is a token worth keeping fresh and someone
         // still uses this session; otherwise the next request after the backoff tries again.
         if usable_for.is_some() && !self.is_idle() {
-            self.schedule(delay);
+            self.refresh_in(delay);
         } else {
-            self.refresh_at = None;
-            self.next_refresh_unix = None;
+            self.schedule.refresh_at = None;
         }
     }
 
@@ -139,9 +142,9 @@ impl Actor {
         if !e.is_transient() {
             return;
         }
-        self.failures += 1;
-        let delay = retry_delay(self.failures, Duration::ZERO, jitter());
-        self.backoff_until = Some(Instant::now() + delay);
+        self.health.failures += 1;
+        let delay = retry_delay(self.health.failures, Duration::ZERO, jitter());
+        self.health.backoff_until = Some(Instant::now() + delay);
     }
 
     pub(super) fn answer_all(
@@ -167,11 +170,11 @@ impl Actor {
             issued_at_ms: grant.issued_at_ms,
             expires_at_ms: grant.expires_at_ms,
         });
-        self.effective = Some(eff);
-        self.ever_obtained = true;
+        self.tokens.effective = Some(eff);
+        self.tokens.ever_obtained = true;
         // The superseded token is dropped here (and by the last connection still sending
         // it): `Secret` zeroizes it.
-        self.current = Some(issued.clone());
+        self.tokens.current = Some(issued.clone());
         self.publish.send_replace(Some(issued.clone()));
         issued
     }

@@ -2,14 +2,17 @@
 
 use flyte_auth_proto::{SessionState, SessionStatus};
 
-use super::actor::Actor;
-use super::now_ms;
+use tokio::time::Instant;
+
+use super::Actor;
+use crate::session::now_ms;
 
 impl Actor {
     pub(super) fn status(&self) -> SessionStatus {
         let now = now_ms();
-        let eff = self.effective.as_ref();
+        let eff = self.tokens.effective.as_ref();
         let valid = self
+            .tokens
             .current
             .as_ref()
             .is_some_and(|c| c.remaining_ms(now) > 0);
@@ -17,20 +20,23 @@ impl Actor {
             (Some(r), _) if r.kind.is_login() => SessionState::Authenticating,
             (Some(_), true) => SessionState::Refreshing,
             (Some(_), false) => SessionState::Authenticating,
-            (None, _) if self.login_required.is_some() && !valid => SessionState::LoginRequired,
-            (None, true) if self.last_error.is_some() => SessionState::Backoff,
+            (None, _) if self.health.login_required.is_some() && !valid => {
+                SessionState::LoginRequired
+            }
+            (None, true) if self.health.last_error.is_some() => SessionState::Backoff,
             (None, true) if self.is_idle() => SessionState::Idle,
             (None, true) => SessionState::Ready,
-            (None, false) if self.current.is_some() => SessionState::Expired,
-            (None, false) if self.last_error.is_some() => SessionState::Failed,
+            (None, false) if self.tokens.current.is_some() => SessionState::Expired,
+            (None, false) if self.health.last_error.is_some() => SessionState::Failed,
             (None, false) if self.profile.mode.is_interactive() => SessionState::LoginRequired,
             (None, false) => SessionState::Empty,
         };
         let last_error = self
+            .health
             .last_error
             .as_ref()
             .map(|e| e.to_string())
-            .or_else(|| self.login_required.clone().filter(|_| !valid));
+            .or_else(|| self.health.login_required.clone().filter(|_| !valid));
         SessionStatus {
             endpoint: self.profile.endpoint.clone(),
             mode: self.profile.mode,
@@ -45,15 +51,19 @@ impl Actor {
                 .and_then(|e| e.audience.clone())
                 .or_else(|| self.profile.audience.clone()),
             state,
-            subject: self.subject.clone(),
-            expires_at: self.current.as_ref().map(|c| c.expires_at_ms / 1000),
+            subject: self.tokens.subject.clone(),
+            expires_at: self.tokens.current.as_ref().map(|c| c.expires_at_ms / 1000),
             // With no refresh scheduled, the end of the backoff is when the next try can be.
-            next_refresh_at: self.next_refresh_unix.or_else(|| {
-                self.backoff_left()
-                    .map(|left| (now + left.as_millis() as u64).div_ceil(1000))
-            }),
+            next_refresh_at: self
+                .schedule
+                .refresh_at
+                .map(|at| unix_ms(at, now) / 1000)
+                .or_else(|| {
+                    self.backoff_left()
+                        .map(|left| (now + left.as_millis() as u64).div_ceil(1000))
+                }),
             last_error,
-            last_used_at: Some(self.last_used_unix),
+            last_used_at: Some(unix_ms(self.schedule.last_used, now) / 1000),
             storage: Some(self.storage_note()),
         }
     }
@@ -65,7 +75,7 @@ impl Actor {
         if !self.profile.mode.is_interactive() {
             return "not stored: the API key or client secret stays where you keep it".to_owned();
         }
-        if let Some(e) = &self.storage_error {
+        if let Some(e) = &self.health.storage_error {
             return format!("{} — SAVING FAILED: {e}", stores.describe());
         }
         match (stores.persistent(), stores.warning()) {
@@ -73,5 +83,15 @@ impl Actor {
             (false, Some(w)) => format!("memory only — {w}"),
             (false, None) => "memory only (--store memory): logins end with the agent".to_owned(),
         }
+    }
+}
+
+/// The wall-clock time (Unix ms) of `at` on tokio's clock, seen from `now_ms`: the one
+/// reference point, taken when the status is reported.
+fn unix_ms(at: Instant, now_ms: u64) -> u64 {
+    let now = Instant::now();
+    match at.checked_duration_since(now) {
+        Some(ahead) => now_ms + ahead.as_millis() as u64,
+        None => now_ms.saturating_sub(now.duration_since(at).as_millis() as u64),
     }
 }

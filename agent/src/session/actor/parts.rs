@@ -1,0 +1,62 @@
+//! A session actor's state besides its flow and waiters, grouped by concern: the tokens it
+//! holds, when things are due (tokio's clock only), and how getting tokens goes.
+
+use std::sync::Arc;
+
+use flyte_auth_proto::Secret;
+use tokio::time::Instant;
+
+use crate::AgentError;
+use crate::session::{Effective, Issued};
+
+/// What the session holds: its tokens and what they were obtained with.
+#[derive(Default)]
+pub(super) struct Tokens {
+    /// The token served, also published to the fast path.
+    pub(super) current: Option<Arc<Issued>>,
+    pub(super) refresh_token: Option<Secret>,
+    pub(super) effective: Option<Effective>,
+    /// Who is logged in (unverified), for `status`.
+    pub(super) subject: Option<String>,
+    /// Whether a token was ever obtained (or restored): sessions that never got one are
+    /// forgotten when unused.
+    pub(super) ever_obtained: bool,
+    /// Whether the store was consulted for this session's login (done once, on first use).
+    pub(super) restored: bool,
+}
+
+/// When things happen, on tokio's clock only: wall-clock times for `status` are derived
+/// from these when reported (`status.rs`), so no second clock is kept in step.
+pub(super) struct Schedule {
+    /// When the proactive refresh (or retry) is due.
+    pub(super) refresh_at: Option<Instant>,
+    /// When a client last asked for this session.
+    pub(super) last_used: Instant,
+    /// A request was reaching this session when it was to be forgotten: look again then.
+    pub(super) forget_not_before: Option<Instant>,
+}
+
+impl Schedule {
+    pub(super) fn new(now: Instant) -> Schedule {
+        Schedule {
+            refresh_at: None,
+            last_used: now,
+            forget_not_before: None,
+        }
+    }
+}
+
+/// How getting tokens goes: failures, backoff, and what a human must do.
+#[derive(Default)]
+pub(super) struct Health {
+    /// Attempts failed in a row.
+    pub(super) failures: u32,
+    pub(super) last_error: Option<AgentError>,
+    /// No attempt starts before this after a failure (`schedule::retry_delay`); requests
+    /// meanwhile are answered at once.
+    pub(super) backoff_until: Option<Instant>,
+    /// Why a human must log in (refresh token rejected, logged out), if so.
+    pub(super) login_required: Option<String>,
+    /// Why the latest login could not be saved, if it could not.
+    pub(super) storage_error: Option<String>,
+}
