@@ -20,6 +20,8 @@ mod parts;
 mod requests;
 mod status;
 mod store;
+#[cfg(test)]
+mod tests;
 mod waiters;
 
 use self::parts::{Health, Schedule, Tokens};
@@ -45,29 +47,44 @@ pub(super) fn spawn(
     id: u64,
     registry: Weak<Map>,
 ) -> SessionHandle {
-    let (tx, inbox) = mpsc::channel(64);
-    let (publish, snapshot) = watch::channel(None);
-    let (done_tx, done_rx) = mpsc::channel(1);
-    let actor = Actor {
-        ctx,
-        profile,
-        key,
-        id,
-        registry,
-        inbox,
-        publish,
-        done_tx,
-        done_rx,
-        running: None,
-        generation: 0,
-        tokens: Tokens::default(),
-        waiters: Vec::new(),
-        browser_env: Vec::new(),
-        schedule: Schedule::new(Instant::now()),
-        health: Health::default(),
-    };
+    let (actor, handle) = Actor::new(ctx, profile, key, id, registry);
     tokio::spawn(actor.run());
-    SessionHandle { tx, snapshot, id }
+    handle
+}
+
+impl Actor {
+    /// An actor not yet running, and its handle. Its handlers are synchronous: tests drive
+    /// them directly (`actor/tests.rs`).
+    fn new(
+        ctx: Arc<Ctx>,
+        profile: Profile,
+        key: SessionKey,
+        id: u64,
+        registry: Weak<Map>,
+    ) -> (Actor, SessionHandle) {
+        let (tx, inbox) = mpsc::channel(64);
+        let (publish, snapshot) = watch::channel(None);
+        let (done_tx, done_rx) = mpsc::channel(1);
+        let actor = Actor {
+            ctx,
+            profile,
+            key,
+            id,
+            registry,
+            inbox,
+            publish,
+            done_tx,
+            done_rx,
+            running: None,
+            generation: 0,
+            tokens: Tokens::default(),
+            waiters: Vec::new(),
+            browser_env: Vec::new(),
+            schedule: Schedule::new(Instant::now()),
+            health: Health::default(),
+        };
+        (actor, SessionHandle { tx, snapshot, id })
+    }
 }
 
 pub(super) struct Actor {
@@ -115,18 +132,7 @@ impl Actor {
                     Some(cmd) => self.on_command(cmd),
                     None => break,
                 },
-                Some((generation, result)) = self.done_rx.recv() => {
-                    if self.running.as_ref().is_some_and(|r| r.generation == generation) {
-                        // Prompts and warnings the flow sent before it finished reach the
-                        // waiters before its result does.
-                        while let Some(event) = self.running.as_mut().and_then(|r| r.events.try_recv().ok()) {
-                            self.on_event(event);
-                        }
-                        if let Some(run) = self.running.take() {
-                            self.on_flow_done(run.kind, result);
-                        }
-                    }
-                }
+                Some((generation, result)) = self.done_rx.recv() => self.on_flow_end(generation, result),
                 Some(event) = recv_event(&mut self.running) => self.on_event(event),
                 _ = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => self.on_timer(),
                 _ = sleep(PRUNE_EVERY), if prune => self.prune(),
@@ -168,6 +174,25 @@ impl Actor {
                 let _ = reply.send(self.status());
             }
             Command::Logout { .. } => {}
+        }
+    }
+
+    /// The flow of `generation` ended (a cancelled one's end is ignored).
+    fn on_flow_end(&mut self, generation: u64, result: FlowResult) {
+        if self
+            .running
+            .as_ref()
+            .is_none_or(|r| r.generation != generation)
+        {
+            return;
+        }
+        // Prompts and warnings the flow sent before it finished reach the waiters before
+        // its result does.
+        while let Some(event) = self.running.as_mut().and_then(|r| r.events.try_recv().ok()) {
+            self.on_event(event);
+        }
+        if let Some(run) = self.running.take() {
+            self.on_flow_done(run.kind, result);
         }
     }
 
