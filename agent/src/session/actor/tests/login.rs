@@ -132,3 +132,38 @@ fn a_login_that_cannot_reach_the_idp_backs_off_and_an_explicit_login_still_tries
     a.on_login(AuthMode::DeviceFlow, false, w);
     assert!(matches!(running(&a), Some(FlowKind::Login { .. })));
 }
+
+#[test]
+fn a_client_back_within_the_grace_period_rejoins_and_one_after_it_starts_a_new_login() {
+    let rt = runtime();
+    let _in = rt.enter();
+    let (mut a, _h) = actor(AuthMode::DeviceFlow);
+    let (w, t) = waiter(true, Duration::ZERO);
+    a.on_login(AuthMode::DeviceFlow, false, w);
+    let first = a.running.as_ref().map(|r| r.generation);
+    drop(t);
+    a.prune();
+    // ^C and run it again: the same login.
+    let (w, _back) = waiter(true, Duration::ZERO);
+    a.on_login(AuthMode::DeviceFlow, false, w);
+    assert_eq!(a.running.as_ref().map(|r| r.generation), first);
+    a.prune();
+    assert!(
+        a.running
+            .as_ref()
+            .is_some_and(|r| r.orphaned_since.is_none()),
+        "waited for again"
+    );
+    // Everyone gone for the grace period: cancelled; the next login is a new one.
+    a.waiters.clear();
+    a.prune();
+    if let Some(run) = &mut a.running {
+        run.orphaned_since = Instant::now().checked_sub(LOGIN_GRACE);
+    }
+    a.prune();
+    assert!(a.running.is_none());
+    let (w, _t) = waiter(true, Duration::ZERO);
+    a.on_login(AuthMode::DeviceFlow, false, w);
+    let second = a.running.as_ref().map(|r| r.generation);
+    assert!(second.is_some() && second != first, "a new flow");
+}
