@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use flyte_auth_proto::{AuthMode, BrowserEnv, Event, Profile, SessionKey, WireError};
 use tokio::sync::{mpsc, watch};
-use tokio::time::{Instant, sleep, sleep_until};
+use tokio::time::{Instant, sleep_until};
 
 mod answers;
 mod forget;
@@ -115,7 +115,9 @@ impl Actor {
     async fn run(mut self) {
         loop {
             let timer = self.schedule.refresh_at.filter(|_| self.running.is_none());
-            let prune = self.running.is_some();
+            // A fixed deadline, not a sleep restarted on every message: a client asking for
+            // `status` in a loop must not keep an orphaned login alive.
+            let prune_at = self.running.as_ref().map(|_| self.schedule.next_prune);
             let answer_by = self.waiters.iter().filter_map(|w| w.answer_by).min();
             let forget_at = self.forget_at();
             tokio::select! {
@@ -135,7 +137,10 @@ impl Actor {
                 Some((generation, result)) = self.done_rx.recv() => self.on_flow_end(generation, result),
                 Some(event) = recv_event(&mut self.running) => self.on_event(event),
                 _ = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => self.on_timer(),
-                _ = sleep(PRUNE_EVERY), if prune => self.prune(),
+                _ = sleep_until(prune_at.unwrap_or_else(Instant::now)), if prune_at.is_some() => {
+                    self.schedule.next_prune = Instant::now() + PRUNE_EVERY;
+                    self.prune();
+                }
                 _ = sleep_until(answer_by.unwrap_or_else(Instant::now)), if answer_by.is_some() => self.answer_overdue(),
                 _ = sleep_until(forget_at.unwrap_or_else(Instant::now)), if forget_at.is_some() => {
                     if self.forget() {
@@ -228,6 +233,7 @@ impl Actor {
             let _ = done.send((generation, result)).await;
         });
         let abort = task.abort_handle();
+        self.schedule.next_prune = Instant::now() + PRUNE_EVERY;
         self.running = Some(Running {
             generation,
             abort,

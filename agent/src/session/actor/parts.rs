@@ -34,6 +34,8 @@ pub(super) struct Schedule {
     pub(super) last_used: Instant,
     /// A request was reaching this session when it was to be forgotten: look again then.
     pub(super) forget_not_before: Option<Instant>,
+    /// When the running flow next checks for clients that went away.
+    pub(super) next_prune: Instant,
 }
 
 impl Schedule {
@@ -42,6 +44,7 @@ impl Schedule {
             refresh_at: None,
             last_used: now,
             forget_not_before: None,
+            next_prune: now,
         }
     }
 }
