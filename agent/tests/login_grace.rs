@@ -1,5 +1,6 @@
-//! A device login in-process against the fake IdP, on paused time: the login nobody waits
-//! for any more is cancelled after its grace period, and not before. Tokio's clock moves
+//! A device login in-process against the fake IdP, on paused time: a client back within the
+//! grace period rejoins the login, and the login nobody waits for any more is cancelled
+//! after its grace period, and not before; the next login is a new flow. Tokio's clock moves
 //! only when the test advances it: a blocking task held for the whole test stops it from
 //! jumping ahead while the fake IdP (on its own thread) answers over real sockets.
 #![cfg(unix)]
@@ -30,6 +31,11 @@ impl Drop for HoldClock {
     fn drop(&mut self) {
         self.0.take();
     }
+}
+
+/// Waits `d` of real time (tokio's clock is paused).
+async fn real_wait(d: Duration) {
+    let _ = tokio::task::spawn_blocking(move || std::thread::sleep(d)).await;
 }
 
 async fn settle() {
@@ -81,6 +87,18 @@ async fn a_login_nobody_waits_for_is_cancelled_after_its_grace_period_and_not_be
     let (ticket, first) = login(&registry, &profile).await;
     assert_eq!(state(&registry).await, Some(SessionState::Authenticating));
     drop(ticket);
+    // Back within the grace period (the user pressed ^C and ran it again): the same flow,
+    // its prompt replayed.
+    tokio::time::advance(Duration::from_secs(1)).await;
+    settle().await;
+    let (ticket, again) = login(&registry, &profile).await;
+    assert_eq!(again, first);
+    assert_eq!(
+        idp.requests("/device"),
+        1,
+        "rejoined within the grace period"
+    );
+    drop(ticket);
     // The grace is 3 s; a login whose last client left is checked for every 250 ms.
     let step = Duration::from_millis(100);
     let mut gone_for = Duration::ZERO;
@@ -107,7 +125,24 @@ async fn a_login_nobody_waits_for_is_cancelled_after_its_grace_period_and_not_be
 
     // The next login is a new flow: a second device authorization.
     assert_eq!(idp.requests("/device"), 1);
-    let (_ticket, second) = login(&registry, &profile).await;
-    assert_eq!(second, first, "the fake IdP's code is fixed");
+    let (ticket, _) = login(&registry, &profile).await;
     assert_eq!(idp.requests("/device"), 2);
+    // Approved, it ends with a token at the next poll.
+    idp.approve_device();
+    let Ticket::Pending { mut reply, .. } = ticket else {
+        panic!("answered at once")
+    };
+    let mut polls_left = 60;
+    let token = loop {
+        tokio::time::advance(Duration::from_secs(1)).await;
+        // Real time for the poll's HTTP round trip (tokio's clock does not move meanwhile).
+        tokio::select! {
+            r = &mut reply => break r.expect("an answer").expect("a token"),
+            _ = real_wait(Duration::from_millis(100)) => {}
+        }
+        polls_left -= 1;
+        assert!(polls_left > 0, "the approved login never ended");
+    };
+    assert!(!token.access_token.expose().is_empty());
+    assert_eq!(state(&registry).await, Some(SessionState::Ready));
 }
