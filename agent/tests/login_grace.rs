@@ -1,5 +1,5 @@
-//! A device login in-process against the fake IdP, on paused time: a client back within the
-//! grace period rejoins the login, and the login nobody waits for any more is cancelled
+//! A device login in-process against the fake IdP, on paused time: unapproved, it keeps
+//! polling; a client back within the grace period rejoins it, and the login nobody waits for any more is cancelled
 //! after its grace period, and not before; the next login is a new flow. Tokio's clock moves
 //! only when the test advances it: a blocking task held for the whole test stops it from
 //! jumping ahead while the fake IdP (on its own thread) answers over real sockets.
@@ -72,7 +72,7 @@ async fn login(registry: &Registry, profile: &Profile) -> (Ticket, String) {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_login_nobody_waits_for_is_cancelled_after_its_grace_period_and_not_before() {
+async fn an_unapproved_device_login_polls_is_rejoined_in_its_grace_and_cancelled_after_it() {
     let idp = FakeIdp::start().expect("fake IdP");
     let _hold = HoldClock::new();
     let settings = Settings {
@@ -84,7 +84,24 @@ async fn a_login_nobody_waits_for_is_cancelled_after_its_grace_period_and_not_be
     let mut profile = Profile::new(idp.url(), AuthMode::DeviceFlow);
     profile.insecure = true;
 
-    let (ticket, first) = login(&registry, &profile).await;
+    let (mut ticket, first) = login(&registry, &profile).await;
+    assert_eq!(state(&registry).await, Some(SessionState::Authenticating));
+    // Unapproved, the login keeps polling (every second here) rather than failing or
+    // returning.
+    let mut steps = 0;
+    while idp.requests("/token") < 3 {
+        tokio::time::advance(Duration::from_millis(500)).await;
+        real_wait(Duration::from_millis(20)).await;
+        steps += 1;
+        assert!(steps < 100, "the login stopped polling");
+    }
+    let Ticket::Pending { reply, .. } = &mut ticket else {
+        unreachable!("checked by login()")
+    };
+    assert!(
+        reply.try_recv().is_err(),
+        "the login ended before the code was approved"
+    );
     assert_eq!(state(&registry).await, Some(SessionState::Authenticating));
     drop(ticket);
     // Back within the grace period (the user pressed ^C and ran it again): the same flow,
