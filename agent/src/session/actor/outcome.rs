@@ -2,7 +2,6 @@
 //! failed login or a passing fault.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use flyte_auth_proto::{AuthMode, TokenResponse, WireError};
 use tokio::time::Instant;
@@ -12,7 +11,7 @@ use super::answers::with_warning;
 use crate::AgentError;
 use crate::flows::{Grant, subject};
 use crate::session::runner::{FlowKind, FlowOk, FlowResult, Stored, refresh_token_rejected};
-use crate::session::schedule::{jitter, refresh_delay, retry_delay};
+use crate::session::schedule::{jitter, refresh_delay};
 use crate::session::{Effective, now_ms};
 use crate::session::{Issued, Waiter};
 
@@ -27,10 +26,9 @@ impl Actor {
             }
             (Err(e), FlowKind::Login { .. } | FlowKind::Import) => {
                 tracing::warn!(host = %self.profile.host(), error = %e, "login failed");
-                self.back_off_login(&e);
-                self.answer_all(|_| Err(e.to_wire()));
-                self.health.login_required = Some(e.to_string());
-                self.health.last_error = Some(e);
+                let wire = e.to_wire();
+                self.health.login_failed(e, Instant::now(), jitter());
+                self.answer_all(|_| Err(wire.clone()));
             }
             (Err(e), _) => self.on_failure(e),
         }
@@ -49,13 +47,10 @@ impl Actor {
             self.tokens.refresh_token = grant.refresh_token.clone();
         }
         let issued = self.publish_token(grant, eff);
-        if self.health.failures > 0 {
-            tracing::info!(%host, failures = self.health.failures, "token refresh recovered");
+        let failures = self.health.recovered();
+        if failures > 0 {
+            tracing::info!(%host, failures, "token refresh recovered");
         }
-        self.health.failures = 0;
-        self.health.last_error = None;
-        self.health.backoff_until = None;
-        self.health.login_required = None;
         let renewable =
             self.profile.mode == AuthMode::ClientSecret || self.tokens.refresh_token.is_some();
         let delay = refresh_delay(
@@ -111,17 +106,14 @@ impl Actor {
     }
 
     fn on_failure(&mut self, e: AgentError) {
-        self.health.failures += 1;
         let usable_for = self.usable_for();
-        let delay = retry_delay(
-            self.health.failures,
-            usable_for.unwrap_or_default(),
-            jitter(),
-        );
-        self.health.backoff_until = Some(Instant::now() + delay);
-        tracing::warn!(host = %self.profile.host(), failures = self.health.failures,
-            retry_in_ms = delay.as_millis() as u64, error = %e, "getting a token failed");
-        self.health.last_error = Some(e);
+        let delay = self
+            .health
+            .failed(e, usable_for.unwrap_or_default(), Instant::now(), jitter());
+        if let Some(e) = &self.health.last_error {
+            tracing::warn!(host = %self.profile.host(), failures = self.health.failures,
+                retry_in_ms = delay.as_millis() as u64, error = %e, "getting a token failed");
+        }
         for w in std::mem::take(&mut self.waiters) {
             let answer = self.answer_failing(w.min_valid, delay);
             let _ = w.reply.send(answer);
@@ -133,18 +125,6 @@ impl Actor {
         } else {
             self.schedule.refresh_at = None;
         }
-    }
-
-    /// A login that could not reach the endpoint or IdP backs off like a refresh, so that
-    /// clients asking in a loop do not turn into a loop of calls; `flyte-auth login` still
-    /// tries at once.
-    fn back_off_login(&mut self, e: &AgentError) {
-        if !e.is_transient() {
-            return;
-        }
-        self.health.failures += 1;
-        let delay = retry_delay(self.health.failures, Duration::ZERO, jitter());
-        self.health.backoff_until = Some(Instant::now() + delay);
     }
 
     pub(super) fn answer_all(

@@ -1,12 +1,15 @@
 //! A session actor's state besides its flow and waiters, grouped by concern: the tokens it
-//! holds, when things are due (tokio's clock only), and how getting tokens goes.
+//! holds, when things are due (tokio's clock only), and how getting tokens goes, with the
+//! rules by which that changes: plain functions of (health, event, now).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use flyte_auth_proto::Secret;
 use tokio::time::Instant;
 
 use crate::AgentError;
+use crate::session::schedule::retry_delay;
 use crate::session::{Effective, Issued};
 
 /// What the session holds: its tokens and what they were obtained with.
@@ -62,4 +65,52 @@ pub(super) struct Health {
     pub(super) login_required: Option<String>,
     /// Why the latest login could not be saved, if it could not.
     pub(super) storage_error: Option<String>,
+}
+
+impl Health {
+    /// A token was obtained: failures, backoff and any need to log in are over. Returns how
+    /// many attempts had failed in a row.
+    pub(super) fn recovered(&mut self) -> u32 {
+        let failures = self.failures;
+        self.failures = 0;
+        self.last_error = None;
+        self.backoff_until = None;
+        self.login_required = None;
+        failures
+    }
+
+    /// An attempt failed with `e` at `now` while the current token stays usable for
+    /// `usable_for` (zero: none is): no attempt before the returned delay is over.
+    pub(super) fn failed(
+        &mut self,
+        e: AgentError,
+        usable_for: Duration,
+        now: Instant,
+        jitter: f64,
+    ) -> Duration {
+        self.failures += 1;
+        let delay = retry_delay(self.failures, usable_for, jitter);
+        self.backoff_until = Some(now + delay);
+        self.last_error = Some(e);
+        delay
+    }
+
+    /// A login failed with `e` at `now`: a human must log in. One that could not reach the
+    /// endpoint or IdP also backs off like a refresh, so that clients asking in a loop do
+    /// not turn into a loop of calls (`flyte-auth login` still tries at once).
+    pub(super) fn login_failed(&mut self, e: AgentError, now: Instant, jitter: f64) {
+        if e.is_transient() {
+            self.failures += 1;
+            let delay = retry_delay(self.failures, Duration::ZERO, jitter);
+            self.backoff_until = Some(now + delay);
+        }
+        self.login_required = Some(e.to_string());
+        self.last_error = Some(e);
+    }
+
+    /// Time left at `now` before the next attempt may start, if backing off.
+    pub(super) fn backoff_left(&self, now: Instant) -> Option<Duration> {
+        let left = self.backoff_until?.checked_duration_since(now)?;
+        (!left.is_zero()).then_some(left)
+    }
 }

@@ -113,5 +113,6 @@ fn running(a: &Actor) -> Option<FlowKind> {
     a.running.as_ref().map(|r| r.kind.clone())
 }
 
+mod health;
 mod login;
 mod renew;
