@@ -20,7 +20,8 @@ pub(crate) mod handler;
 pub(crate) mod http;
 pub(crate) mod jwt;
 pub mod server;
-pub(crate) mod session;
+// Public for the in-process tests (`agent/tests/`), which drive the registry directly.
+pub mod session;
 pub mod store;
 
 use std::sync::Arc;

@@ -14,6 +14,7 @@ pub mod message;
 pub mod paths;
 pub mod private_dir;
 pub mod profile;
+pub mod state;
 pub mod status_page;
 pub mod text;
 
@@ -24,6 +25,7 @@ pub use message::{
     StatusReport, TokenResponse, WireError,
 };
 pub use profile::{AuthMode, Profile, Secret, SessionKey};
+pub use state::SessionState;
 
 /// Version of the wire protocol. Bumped on any incompatible change to messages or framing;
 /// both sides exchange it in `Hello` and refuse to talk on a mismatch.

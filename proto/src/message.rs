@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::profile::{AuthMode, Profile, Secret};
+use crate::state::SessionState;
 
 mod logout;
 
@@ -281,8 +282,8 @@ pub struct SessionStatus {
     pub scopes: Vec<String>,
     /// Audience in use.
     pub audience: Option<String>,
-    /// One of `empty`, `authenticating`, `ready`, `refreshing`, `backoff`, `login_required`, `idle`.
-    pub state: String,
+    /// What the session is doing (see [`SessionState`]).
+    pub state: SessionState,
     /// `sub` claim of the token (unverified), if it is a JWT.
     pub subject: Option<String>,
     /// Expiry of the current access token, Unix seconds.

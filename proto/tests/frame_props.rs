@@ -5,7 +5,7 @@
 use flyte_auth_proto::frame::{Decoder, PREFIX_LEN, Step, body_len, decode, encode, read_message};
 use flyte_auth_proto::{
     AuthMode, ErrorKind, Event, LogoutTarget, MAX_FRAME_LEN, Profile, ProtoError, Request,
-    Response, Secret, SessionStatus, StatusReport, TokenResponse, WireError,
+    Response, Secret, SessionState, SessionStatus, StatusReport, TokenResponse, WireError,
 };
 use proptest::prelude::*;
 
@@ -140,7 +140,13 @@ fn session_status() -> impl Strategy<Value = SessionStatus> {
         opt_text(),
         prop::collection::vec(text(), 0..3),
     );
-    let state = (opt_text(), text(), opt_text(), opt_text(), opt_text());
+    let state = (
+        opt_text(),
+        prop::sample::select(SessionState::ALL.to_vec()),
+        opt_text(),
+        opt_text(),
+        opt_text(),
+    );
     let times = (
         prop::option::of(any::<u64>()),
         prop::option::of(any::<u64>()),

@@ -1,6 +1,6 @@
 //! Sessions shared by every terminal: concurrent logins are one flow, clients may leave,
-//! a login nobody waits for is cancelled after a grace period, browser and device logins
-//! share a session, refresh and revocation, and no lock is held across a prompt.
+//! browser and device logins share a session, refresh and revocation, and no lock is held
+//! across a prompt. (A login nobody waits for: `agent/tests/login_grace.rs`.)
 
 use std::time::{Duration, Instant};
 
@@ -120,43 +120,10 @@ fn a_client_that_leaves_does_not_cancel_the_login_for_the_others() {
     assert_eq!(claims(&token(&env, &[]))["sub"], "alice");
 }
 
-#[test]
-fn a_login_nobody_waits_for_is_cancelled_after_a_grace_period() {
-    let (idp, env) = setup(NodeIdpOptions::default(), Some("DeviceFlow"));
-    let mut a = Proc::flyte_auth(&env, &["login"]);
-    let first = a.device_code();
-    a.kill();
-    // Back within the grace period (the user pressed ^C and ran it again): same flow.
-    let mut b = Proc::flyte_auth(&env, &["login"]);
-    assert_eq!(b.device_code(), first, "rejoined within the grace period");
-    assert_eq!(device_authorizations(&idp), 1);
-    b.kill();
-    let left = Instant::now();
-    assert!(
-        wait_until(Duration::from_secs(8), || env
-            .agent_log_text()
-            .contains("login cancelled")),
-        "the orphaned login was never cancelled; log:\n{}",
-        env.agent_log_text()
-    );
-    let cancelled_after = left.elapsed();
-    assert!(
-        cancelled_after >= Duration::from_millis(2500),
-        "cancelled {cancelled_after:?} after the last client left; the grace is ~3 s"
-    );
-    assert_eq!(first_session(&env)["state"], "login_required");
-
-    let mut c = Proc::flyte_auth(&env, &["login"]);
-    let second = c.device_code();
-    assert_ne!(
-        second, first,
-        "a new login after the cancellation is a new flow"
-    );
-    assert_eq!(device_authorizations(&idp), 2);
-    idp.approve_device(&second).expect("approve");
-    let done = c.finish();
-    assert_eq!(done.code, Some(0), "{}", done.stderr);
-}
+// A device login nobody waits for is cancelled after its grace period, a client back within
+// it rejoins, and the next login is a new flow: `agent/tests/login_grace.rs`, in-process on
+// paused time. That a killed client process cancels its login is shown with the real
+// binaries by `login_pkce::a_browser_login_whose_only_client_left_is_cancelled_and_frees_the_port`.
 
 #[test]
 fn a_device_login_serves_a_pkce_config_without_another_login() {

@@ -18,7 +18,8 @@ use flyte_auth_proto::text::bounded;
 use flyte_auth_proto::{ProtoError, Response, Secret, TokenResponse, frame};
 use serde::{Deserialize, Deserializer};
 
-use super::{Grant, now_ms};
+use super::Grant;
+use crate::session::now_ms;
 use crate::{AgentError, jwt};
 
 /// Lifetime assumed for a token that states neither `expires_in` nor a JWT `exp`: short, so

@@ -5,8 +5,9 @@
 
 use flyte_auth_proto::Profile;
 
-use super::{Effective, Grant, token};
+use super::{Grant, token};
 use crate::AgentError;
+use crate::session::Effective;
 
 /// Runs the client-credentials grant for `profile`.
 pub async fn fetch(

@@ -12,10 +12,11 @@ use serde::Deserialize;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::token::{self, Outcome};
-use super::{Effective, Grant, answer, now_ms};
+use super::{Grant, answer};
 use crate::AgentError;
 use crate::discovery::ServerSettings;
 use crate::http::{OAuthCode, body, read_failure, read_ok, unreachable};
+use crate::session::{Effective, now_ms};
 
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const DEFAULT_INTERVAL: u64 = 5;

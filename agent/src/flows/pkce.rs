@@ -11,9 +11,10 @@ use oauth2::basic::BasicClient;
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::{Effective, Grant, browser, loopback, token};
+use super::{Grant, browser, loopback, token};
 use crate::AgentError;
 use crate::discovery::ServerSettings;
+use crate::session::Effective;
 
 /// flyteadmin's default redirect URI, used when the server names none.
 const DEFAULT_REDIRECT: &str = "http://localhost:53593/callback";

@@ -3,8 +3,9 @@
 
 use flyte_auth_proto::{Profile, Secret};
 
-use super::{Effective, Grant, token};
+use super::{Grant, token};
 use crate::AgentError;
+use crate::session::Effective;
 
 /// Exchanges `refresh_token` for new tokens.
 pub async fn refresh(

@@ -8,9 +8,9 @@
 use flyte_auth_proto::{Profile, Secret};
 use serde::Deserialize;
 
-use super::Effective;
 use crate::discovery::ServerSettings;
 use crate::http::{body, read_failure, read_ok, unreachable};
+use crate::session::Effective;
 use crate::{AgentError, Ctx};
 
 #[derive(Debug, Deserialize)]

@@ -9,20 +9,25 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use flyte_auth_proto::{AuthMode, BrowserEnv, Event, Profile, Secret, SessionKey, WireError};
+use flyte_auth_proto::{AuthMode, BrowserEnv, Event, Profile, SessionKey, WireError};
 use tokio::sync::{mpsc, watch};
-use tokio::time::{Instant, sleep, sleep_until};
+use tokio::time::{Instant, sleep_until};
 
 mod answers;
 mod forget;
 mod outcome;
+mod parts;
 mod requests;
+mod status;
 mod store;
+#[cfg(test)]
+mod tests;
 mod waiters;
 
-use super::flow::{self, FlowInput, FlowKind, FlowResult, Running};
+use self::parts::{Health, Schedule, Tokens};
+use super::runner::{self, FlowInput, FlowKind, FlowResult, Running};
 use super::{Command, Issued, Map, SessionHandle, Waiter};
-use crate::flows::{Effective, now_ms};
+use crate::session::now_ms;
 use crate::{AgentError, Ctx};
 
 /// A token with less than this left is not worth handing out even during an outage.
@@ -42,47 +47,50 @@ pub(super) fn spawn(
     id: u64,
     registry: Weak<Map>,
 ) -> SessionHandle {
-    let (tx, inbox) = mpsc::channel(64);
-    let (publish, snapshot) = watch::channel(None);
-    let (done_tx, done_rx) = mpsc::channel(1);
-    let actor = Actor {
-        ctx,
-        profile,
-        key,
-        id,
-        registry,
-        inbox,
-        publish,
-        done_tx,
-        done_rx,
-        running: None,
-        generation: 0,
-        current: None,
-        refresh_token: None,
-        effective: None,
-        subject: None,
-        waiters: Vec::new(),
-        browser_env: Vec::new(),
-        refresh_at: None,
-        next_refresh_unix: None,
-        failures: 0,
-        last_error: None,
-        backoff_until: None,
-        ever_obtained: false,
-        forget_not_before: None,
-        last_used: Instant::now(),
-        last_used_unix: now_ms() / 1000,
-        login_required: None,
-        restored: false,
-        storage_error: None,
-    };
+    let (actor, handle) = Actor::new(ctx, profile, key, id, registry);
     tokio::spawn(actor.run());
-    SessionHandle { tx, snapshot, id }
+    handle
+}
+
+impl Actor {
+    /// An actor not yet running, and its handle. Its handlers are synchronous: tests drive
+    /// them directly (`actor/tests.rs`).
+    fn new(
+        ctx: Arc<Ctx>,
+        profile: Profile,
+        key: SessionKey,
+        id: u64,
+        registry: Weak<Map>,
+    ) -> (Actor, SessionHandle) {
+        let (tx, inbox) = mpsc::channel(64);
+        let (publish, snapshot) = watch::channel(None);
+        let (done_tx, done_rx) = mpsc::channel(1);
+        let actor = Actor {
+            ctx,
+            profile,
+            key,
+            id,
+            registry,
+            inbox,
+            publish,
+            done_tx,
+            done_rx,
+            running: None,
+            generation: 0,
+            tokens: Tokens::default(),
+            waiters: Vec::new(),
+            browser_env: Vec::new(),
+            schedule: Schedule::new(Instant::now()),
+            health: Health::default(),
+        };
+        (actor, SessionHandle { tx, snapshot, id })
+    }
 }
 
 pub(super) struct Actor {
-    pub ctx: Arc<Ctx>,
-    pub profile: Profile,
+    ctx: Arc<Ctx>,
+    /// The latest client's profile (a rotated secret takes effect on the next flow).
+    profile: Profile,
     /// Where the registry lists this session, and under which id.
     key: SessionKey,
     id: u64,
@@ -91,42 +99,25 @@ pub(super) struct Actor {
     publish: watch::Sender<Option<Arc<Issued>>>,
     done_tx: mpsc::Sender<(u64, FlowResult)>,
     done_rx: mpsc::Receiver<(u64, FlowResult)>,
-    pub running: Option<Running>,
+    /// The one flow in progress, if any.
+    running: Option<Running>,
+    /// Tells a flow's result from a cancelled earlier one's.
     generation: u64,
-    pub current: Option<Arc<Issued>>,
-    refresh_token: Option<Secret>,
-    pub effective: Option<Effective>,
-    pub subject: Option<String>,
+    tokens: Tokens,
     waiters: Vec<Waiter>,
     /// Display environment of the latest client, for logins the actor starts itself.
     browser_env: BrowserEnv,
-    refresh_at: Option<Instant>,
-    pub next_refresh_unix: Option<u64>,
-    failures: u32,
-    pub last_error: Option<AgentError>,
-    /// No attempt starts before this after a failure (`schedule::retry_delay`); requests
-    /// meanwhile are answered at once.
-    backoff_until: Option<Instant>,
-    /// Whether a token was ever obtained (or restored): sessions that never got one are
-    /// forgotten when unused.
-    ever_obtained: bool,
-    /// A request was reaching this session when it was to be forgotten: look again then.
-    forget_not_before: Option<Instant>,
-    last_used: Instant,
-    pub last_used_unix: u64,
-    /// Why a human must log in (refresh token rejected, logged out), if so.
-    pub login_required: Option<String>,
-    /// Whether the store was consulted for this session's login (done once, on first use).
-    restored: bool,
-    /// Why the latest login could not be saved, if it could not.
-    pub storage_error: Option<String>,
+    schedule: Schedule,
+    health: Health,
 }
 
 impl Actor {
     async fn run(mut self) {
         loop {
-            let timer = self.refresh_at.filter(|_| self.running.is_none());
-            let prune = self.running.is_some();
+            let timer = self.schedule.refresh_at.filter(|_| self.running.is_none());
+            // A fixed deadline, not a sleep restarted on every message: a client asking for
+            // `status` in a loop must not keep an orphaned login alive.
+            let prune_at = self.running.as_ref().map(|_| self.schedule.next_prune);
             let answer_by = self.waiters.iter().filter_map(|w| w.answer_by).min();
             let forget_at = self.forget_at();
             tokio::select! {
@@ -143,21 +134,13 @@ impl Actor {
                     Some(cmd) => self.on_command(cmd),
                     None => break,
                 },
-                Some((generation, result)) = self.done_rx.recv() => {
-                    if self.running.as_ref().is_some_and(|r| r.generation == generation) {
-                        // Prompts and warnings the flow sent before it finished reach the
-                        // waiters before its result does.
-                        while let Some(event) = self.running.as_mut().and_then(|r| r.events.try_recv().ok()) {
-                            self.on_event(event);
-                        }
-                        if let Some(run) = self.running.take() {
-                            self.on_flow_done(run.kind, result);
-                        }
-                    }
-                }
+                Some((generation, result)) = self.done_rx.recv() => self.on_flow_end(generation, result),
                 Some(event) = recv_event(&mut self.running) => self.on_event(event),
                 _ = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => self.on_timer(),
-                _ = sleep(PRUNE_EVERY), if prune => self.prune(),
+                _ = sleep_until(prune_at.unwrap_or_else(Instant::now)), if prune_at.is_some() => {
+                    self.schedule.next_prune = Instant::now() + PRUNE_EVERY;
+                    self.prune();
+                }
                 _ = sleep_until(answer_by.unwrap_or_else(Instant::now)), if answer_by.is_some() => self.answer_overdue(),
                 _ = sleep_until(forget_at.unwrap_or_else(Instant::now)), if forget_at.is_some() => {
                     if self.forget() {
@@ -199,9 +182,27 @@ impl Actor {
         }
     }
 
+    /// The flow of `generation` ended (a cancelled one's end is ignored).
+    fn on_flow_end(&mut self, generation: u64, result: FlowResult) {
+        if self
+            .running
+            .as_ref()
+            .is_none_or(|r| r.generation != generation)
+        {
+            return;
+        }
+        // Prompts and warnings the flow sent before it finished reach the waiters before
+        // its result does.
+        while let Some(event) = self.running.as_mut().and_then(|r| r.events.try_recv().ok()) {
+            self.on_event(event);
+        }
+        if let Some(run) = self.running.take() {
+            self.on_flow_done(run.kind, result);
+        }
+    }
+
     fn on_timer(&mut self) {
-        self.refresh_at = None;
-        self.next_refresh_unix = None;
+        self.schedule.refresh_at = None;
         if self.is_idle() {
             tracing::debug!(endpoint = %self.profile.endpoint, "session idle; not refreshing");
             return;
@@ -209,7 +210,7 @@ impl Actor {
         // Background work never starts a login: no browser pops up on its own.
         match self.profile.mode {
             AuthMode::ClientSecret => self.start(FlowKind::Fetch),
-            _ if self.refresh_token.is_some() => self.start(FlowKind::Refresh),
+            _ if self.tokens.refresh_token.is_some() => self.start(FlowKind::Refresh),
             _ => {}
         }
     }
@@ -222,16 +223,17 @@ impl Actor {
             ctx: self.ctx.clone(),
             profile: self.profile.clone(),
             kind: kind.clone(),
-            refresh_token: self.refresh_token.clone(),
-            effective: self.effective.clone(),
+            refresh_token: self.tokens.refresh_token.clone(),
+            effective: self.tokens.effective.clone(),
             browser_env: self.browser_env.clone(),
         };
         let done = self.done_tx.clone();
         let task = tokio::spawn(async move {
-            let result = flow::run(input, events_tx).await;
+            let result = runner::run(input, events_tx).await;
             let _ = done.send((generation, result)).await;
         });
         let abort = task.abort_handle();
+        self.schedule.next_prune = Instant::now() + PRUNE_EVERY;
         self.running = Some(Running {
             generation,
             abort,
@@ -244,7 +246,7 @@ impl Actor {
     }
 
     pub(super) fn login_required_error(&self) -> WireError {
-        match &self.login_required {
+        match &self.health.login_required {
             Some(why) => AgentError::Login(why.clone()).to_wire(),
             None => AgentError::LoginRequired {
                 host: self.profile.host().to_owned(),
@@ -253,26 +255,26 @@ impl Actor {
         }
     }
 
-    fn schedule(&mut self, delay: Duration) {
-        self.refresh_at = Some(Instant::now() + delay);
-        self.next_refresh_unix = Some((now_ms() + delay.as_millis() as u64) / 1000);
+    fn refresh_in(&mut self, delay: Duration) {
+        self.schedule.refresh_at = Some(Instant::now() + delay);
     }
 
     /// The current token if it still has a little validity left.
     pub(super) fn usable(&self) -> Option<Arc<Issued>> {
-        self.current
+        self.tokens
+            .current
             .clone()
             .filter(|c| c.remaining_ms(now_ms()) > USABLE_MS)
     }
 
     /// How much longer the current token may be handed out; `None` if it may not now.
     pub(super) fn usable_for(&self) -> Option<Duration> {
-        let left = self.current.as_ref()?.remaining_ms(now_ms());
+        let left = self.tokens.current.as_ref()?.remaining_ms(now_ms());
         (left > USABLE_MS).then(|| Duration::from_millis(left - USABLE_MS))
     }
 
     pub(super) fn is_idle(&self) -> bool {
-        self.last_used.elapsed() > self.ctx.settings.idle_session
+        self.schedule.last_used.elapsed() > self.ctx.settings.idle_session
     }
 }
 

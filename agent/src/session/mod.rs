@@ -8,10 +8,10 @@
 //! itself out of the registry once unused for a while (`actor/forget.rs`).
 
 mod actor;
-mod flow;
+mod effective;
 mod messages;
+mod runner;
 pub mod schedule;
-mod status;
 #[cfg(test)]
 mod tests;
 
@@ -25,11 +25,12 @@ use flyte_auth_proto::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
+pub use effective::{DEFAULT_HEADER_KEY, Effective, now_ms};
 pub(crate) use messages::{Command, Waiter};
 pub use messages::{Issued, Reply, Ticket};
 
 use crate::Ctx;
-use crate::flows::{now_ms, revoke};
+use crate::flows::revoke;
 
 /// Handle to one session actor.
 #[derive(Debug, Clone)]

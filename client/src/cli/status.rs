@@ -59,7 +59,7 @@ fn render(r: &StatusReport, now: u64) -> String {
 
 fn render_session(x: &SessionStatus, now: u64) -> String {
     let mut s = format!("\n{}  ({})\n", printable(&x.endpoint), x.mode);
-    s.push_str(&format!("  state:         {}\n", printable(&x.state)));
+    s.push_str(&format!("  state:         {}\n", x.state));
     if let Some(sub) = &x.subject {
         s.push_str(&format!("  logged in as:  {}\n", printable(sub)));
     }
@@ -122,7 +122,7 @@ mod tests {
                 client_id: Some("ci".into()),
                 scopes: vec!["all".into()],
                 audience: None,
-                state: "backoff".into(),
+                state: flyte_auth::proto::SessionState::Backoff,
                 subject: Some("ci".into()),
                 expires_at: Some(1_000 + 125),
                 next_refresh_at: Some(1_000 + 5),

@@ -99,7 +99,7 @@ fn every_response_round_trips() {
             client_id: Some("flytectl".into()),
             scopes: vec!["all".into()],
             audience: None,
-            state: "ready".into(),
+            state: crate::SessionState::Ready,
             subject: Some("alice".into()),
             expires_at: Some(3),
             next_refresh_at: Some(2),

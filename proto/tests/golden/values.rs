@@ -1,8 +1,8 @@
 //! The Rust values the golden fixtures must decode to, one per fixture file.
 
 use flyte_auth_proto::{
-    AuthMode, ErrorKind, Event, LogoutTarget, Profile, Request, Response, Secret, SessionStatus,
-    StatusReport, TokenResponse, WireError,
+    AuthMode, ErrorKind, Event, LogoutTarget, Profile, Request, Response, Secret, SessionState,
+    SessionStatus, StatusReport, TokenResponse, WireError,
 };
 
 fn profile() -> Profile {
@@ -81,7 +81,7 @@ pub fn ready_session() -> SessionStatus {
         client_id: Some("flytectl".into()),
         scopes: vec!["all".into(), "offline".into()],
         audience: Some("aud".into()),
-        state: "ready".into(),
+        state: SessionState::Ready,
         subject: Some("alice".into()),
         expires_at: Some(1_700_003_600),
         next_refresh_at: Some(1_700_003_300),
@@ -99,7 +99,7 @@ fn empty_session() -> SessionStatus {
         client_id: None,
         scopes: Vec::new(),
         audience: None,
-        state: "empty".into(),
+        state: SessionState::Empty,
         subject: None,
         expires_at: None,
         next_refresh_at: None,

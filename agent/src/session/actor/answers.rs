@@ -8,22 +8,21 @@ use flyte_auth_proto::{ErrorKind, TokenResponse, WireError};
 use tokio::time::Instant;
 
 use super::Actor;
-use crate::flows::now_ms;
+use crate::session::now_ms;
 use crate::session::schedule::{join_wait, secs_ceil};
 use crate::session::{Issued, Reply, Waiter};
 
 impl Actor {
     /// Time left before the next attempt may start, if the session is backing off.
     pub(in crate::session) fn backoff_left(&self) -> Option<Duration> {
-        let left = self.backoff_until?.checked_duration_since(Instant::now())?;
-        (!left.is_zero()).then_some(left)
+        self.health.backoff_left(Instant::now())
     }
 
     /// The answer while attempts fail and the next is `next_in` away: the still-usable token
     /// with a warning, else the last error and when the next try is.
     pub(super) fn answer_failing(&self, min_valid: Duration, next_in: Duration) -> Reply {
         let next = format!("next try in {} s", secs_ceil(next_in));
-        let mut err = match &self.last_error {
+        let mut err = match &self.health.last_error {
             Some(e) => e.to_wire(),
             None => WireError::new(
                 ErrorKind::IdpUnreachable,

@@ -17,21 +17,21 @@ impl Actor {
     /// When this session may be forgotten, if it is the kind that may be: one that never
     /// held a login, with nothing in progress.
     pub(super) fn forget_at(&self) -> Option<Instant> {
-        let holds_login = self.ever_obtained || self.refresh_token.is_some();
+        let holds_login = self.tokens.ever_obtained || self.tokens.refresh_token.is_some();
         let busy = self.running.is_some() || !self.waiters.is_empty();
         if holds_login || busy {
             return None;
         }
-        let at = self.last_used + self.ctx.settings.forget_failed_session;
-        Some(self.forget_not_before.map_or(at, |t| t.max(at)))
+        let at = self.schedule.last_used + self.ctx.settings.forget_failed_session;
+        Some(self.schedule.forget_not_before.map_or(at, |t| t.max(at)))
     }
 
     /// Takes this session out of the registry if it is still forgettable and no request is
     /// reaching it; returns whether it did (the actor then ends).
     pub(super) fn forget(&mut self) -> bool {
-        let holds_login = self.ever_obtained || self.refresh_token.is_some();
+        let holds_login = self.tokens.ever_obtained || self.tokens.refresh_token.is_some();
         let busy = self.running.is_some() || !self.waiters.is_empty();
-        let unused_for = self.last_used.elapsed();
+        let unused_for = self.schedule.last_used.elapsed();
         if !forgettable(
             holds_login,
             busy,
@@ -51,7 +51,7 @@ impl Actor {
         let listed = map.get(&self.key).filter(|h| h.id == self.id);
         let reached = listed.is_none_or(|h| h.tx.strong_count() > 1) || !self.inbox.is_empty();
         if reached {
-            self.forget_not_before = Some(Instant::now() + FORGET_RETRY);
+            self.schedule.forget_not_before = Some(Instant::now() + FORGET_RETRY);
             return false;
         }
         map.remove(&self.key);

@@ -2,7 +2,6 @@
 //! failed login or a passing fault.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use flyte_auth_proto::{AuthMode, TokenResponse, WireError};
 use tokio::time::Instant;
@@ -10,9 +9,10 @@ use tokio::time::Instant;
 use super::Actor;
 use super::answers::with_warning;
 use crate::AgentError;
-use crate::flows::{Effective, Grant, now_ms, subject};
-use crate::session::flow::{FlowKind, FlowOk, FlowResult, Stored, refresh_token_rejected};
-use crate::session::schedule::{jitter, refresh_delay, retry_delay};
+use crate::flows::{Grant, subject};
+use crate::session::runner::{FlowKind, FlowOk, FlowResult, Stored, refresh_token_rejected};
+use crate::session::schedule::{jitter, refresh_delay};
+use crate::session::{Effective, now_ms};
 use crate::session::{Issued, Waiter};
 
 impl Actor {
@@ -26,10 +26,9 @@ impl Actor {
             }
             (Err(e), FlowKind::Login { .. } | FlowKind::Import) => {
                 tracing::warn!(host = %self.profile.host(), error = %e, "login failed");
-                self.back_off_login(&e);
-                self.answer_all(|_| Err(e.to_wire()));
-                self.login_required = Some(e.to_string());
-                self.last_error = Some(e);
+                let wire = e.to_wire();
+                self.health.login_failed(e, Instant::now(), jitter());
+                self.answer_all(|_| Err(wire.clone()));
             }
             (Err(e), _) => self.on_failure(e),
         }
@@ -37,25 +36,23 @@ impl Actor {
 
     fn on_success(&mut self, grant: Grant, eff: Effective, stored: Stored) {
         let host = self.profile.host().to_owned();
-        self.subject = subject(&grant).or_else(|| self.subject.take());
-        self.restored = true;
-        self.storage_error = match stored {
+        self.tokens.subject = subject(&grant).or_else(|| self.tokens.subject.take());
+        self.tokens.restored = true;
+        self.health.storage_error = match stored {
             Stored::Failed(why) => Some(why),
             Stored::Saved | Stored::NotNeeded => None,
         };
         // A refresh response without a refresh token keeps the old one (RFC 6749 §6).
         if grant.refresh_token.is_some() {
-            self.refresh_token = grant.refresh_token.clone();
+            self.tokens.refresh_token = grant.refresh_token.clone();
         }
         let issued = self.publish_token(grant, eff);
-        if self.failures > 0 {
-            tracing::info!(%host, failures = self.failures, "token refresh recovered");
+        let failures = self.health.recovered();
+        if failures > 0 {
+            tracing::info!(%host, failures, "token refresh recovered");
         }
-        self.failures = 0;
-        self.last_error = None;
-        self.backoff_until = None;
-        self.login_required = None;
-        let renewable = self.profile.mode == AuthMode::ClientSecret || self.refresh_token.is_some();
+        let renewable =
+            self.profile.mode == AuthMode::ClientSecret || self.tokens.refresh_token.is_some();
         let delay = refresh_delay(
             issued.issued_at_ms,
             issued.expires_at_ms,
@@ -63,7 +60,7 @@ impl Actor {
             jitter(),
         );
         if renewable {
-            self.schedule(delay);
+            self.refresh_in(delay);
         }
         tracing::info!(%host, mode = %self.profile.mode, expires_in_s = issued.remaining_ms(now_ms()) / 1000,
             refresh_in_s = renewable.then_some(delay.as_secs()), "obtained access token");
@@ -76,10 +73,9 @@ impl Actor {
         let host = self.profile.host().to_owned();
         tracing::warn!(%host, error = %e, "refresh token rejected; login required");
         self.forget_stored();
-        self.refresh_token = None;
-        self.refresh_at = None;
-        self.next_refresh_unix = None;
-        self.login_required = Some(format!(
+        self.tokens.refresh_token = None;
+        self.schedule.refresh_at = None;
+        self.health.login_required = Some(format!(
             "login expired for {host} (the identity provider rejected the refresh token): run `flyte-auth login`"
         ));
         let usable = self.usable();
@@ -110,13 +106,14 @@ impl Actor {
     }
 
     fn on_failure(&mut self, e: AgentError) {
-        self.failures += 1;
         let usable_for = self.usable_for();
-        let delay = retry_delay(self.failures, usable_for.unwrap_or_default(), jitter());
-        self.backoff_until = Some(Instant::now() + delay);
-        tracing::warn!(host = %self.profile.host(), failures = self.failures,
-            retry_in_ms = delay.as_millis() as u64, error = %e, "getting a token failed");
-        self.last_error = Some(e);
+        let delay = self
+            .health
+            .failed(e, usable_for.unwrap_or_default(), Instant::now(), jitter());
+        if let Some(e) = &self.health.last_error {
+            tracing::warn!(host = %self.profile.host(), failures = self.health.failures,
+                retry_in_ms = delay.as_millis() as u64, error = %e, "getting a token failed");
+        }
         for w in std::mem::take(&mut self.waiters) {
             let answer = self.answer_failing(w.min_valid, delay);
             let _ = w.reply.send(answer);
@@ -124,23 +121,10 @@ impl Actor {
         // Retry in the background only while there is a token worth keeping fresh and someone
         // still uses this session; otherwise the next request after the backoff tries again.
         if usable_for.is_some() && !self.is_idle() {
-            self.schedule(delay);
+            self.refresh_in(delay);
         } else {
-            self.refresh_at = None;
-            self.next_refresh_unix = None;
+            self.schedule.refresh_at = None;
         }
-    }
-
-    /// A login that could not reach the endpoint or IdP backs off like a refresh, so that
-    /// clients asking in a loop do not turn into a loop of calls; `flyte-auth login` still
-    /// tries at once.
-    fn back_off_login(&mut self, e: &AgentError) {
-        if !e.is_transient() {
-            return;
-        }
-        self.failures += 1;
-        let delay = retry_delay(self.failures, Duration::ZERO, jitter());
-        self.backoff_until = Some(Instant::now() + delay);
     }
 
     pub(super) fn answer_all(
@@ -166,11 +150,11 @@ impl Actor {
             issued_at_ms: grant.issued_at_ms,
             expires_at_ms: grant.expires_at_ms,
         });
-        self.effective = Some(eff);
-        self.ever_obtained = true;
+        self.tokens.effective = Some(eff);
+        self.tokens.ever_obtained = true;
         // The superseded token is dropped here (and by the last connection still sending
         // it): `Secret` zeroizes it.
-        self.current = Some(issued.clone());
+        self.tokens.current = Some(issued.clone());
         self.publish.send_replace(Some(issued.clone()));
         issued
     }

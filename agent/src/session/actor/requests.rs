@@ -7,16 +7,15 @@ use flyte_auth_proto::{AuthMode, BrowserEnv, Profile};
 use tokio::time::Instant;
 
 use super::Actor;
-use crate::flows::now_ms;
 use crate::session::Waiter;
-use crate::session::flow::FlowKind;
+use crate::session::now_ms;
+use crate::session::runner::FlowKind;
 
 impl Actor {
     /// Records use; the latest client's profile wins (a rotated secret takes effect on the
     /// next flow), and its display is where the next browser opens.
     pub(super) fn touch(&mut self, profile: Box<Profile>, browser_env: BrowserEnv) {
-        self.last_used = Instant::now();
-        self.last_used_unix = now_ms() / 1000;
+        self.schedule.last_used = Instant::now();
         if *profile != self.profile {
             self.profile = *profile;
         }
@@ -27,6 +26,7 @@ impl Actor {
 
     pub(super) fn on_get_token(&mut self, min_valid: Duration, waiter: Waiter) {
         if let Some(cur) = self
+            .tokens
             .current
             .as_ref()
             .filter(|c| c.satisfies(min_valid, now_ms()))
@@ -47,9 +47,9 @@ impl Actor {
         }
         let kind = match self.profile.mode {
             AuthMode::ClientSecret => FlowKind::Fetch,
-            _ if self.refresh_token.is_some() => FlowKind::Refresh,
+            _ if self.tokens.refresh_token.is_some() => FlowKind::Refresh,
             // First use since the agent started: the login may be in the store.
-            _ if !self.restored => FlowKind::Restore,
+            _ if !self.tokens.restored => FlowKind::Restore,
             // A program without a terminal (an SDK running us) may still log in through a
             // browser, as Flyte's own clients do; it cannot show a device code.
             mode if waiter.interactive || mode == AuthMode::Pkce => FlowKind::Login {

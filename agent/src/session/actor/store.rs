@@ -5,7 +5,8 @@ use std::future::Future;
 
 use super::Actor;
 use crate::AgentError;
-use crate::flows::{Grant, now_ms, revoke};
+use crate::flows::{Grant, revoke};
+use crate::session::now_ms;
 use crate::session::schedule::{jitter, refresh_delay};
 use crate::store::StoredSession;
 
@@ -17,10 +18,13 @@ impl Actor {
     /// its refresh token otherwise, and join the proactive scheduler.
     pub(super) fn on_restored(&mut self, stored: StoredSession) {
         let host = self.profile.host().to_owned();
-        self.restored = true;
+        self.tokens.restored = true;
         let eff = stored.effective();
-        self.refresh_token = Some(stored.refresh_token.clone());
-        self.subject = stored.subject.clone().or_else(|| self.subject.take());
+        self.tokens.refresh_token = Some(stored.refresh_token.clone());
+        self.tokens.subject = stored
+            .subject
+            .clone()
+            .or_else(|| self.tokens.subject.take());
         let now = now_ms();
         let access = match (stored.access_token, stored.access_expires_at_ms) {
             (Some(token), Some(exp)) if exp > now + RESTORE_MIN_MS => Some((token, exp)),
@@ -38,11 +42,11 @@ impl Actor {
                 };
                 let issued = self.publish_token(grant, eff);
                 let delay = refresh_delay(issued.issued_at_ms, issued.expires_at_ms, now, jitter());
-                self.schedule(delay);
+                self.refresh_in(delay);
                 tracing::info!(%host, "restored login from the store; its access token is still valid");
             }
             None => {
-                self.effective = Some(eff);
+                self.tokens.effective = Some(eff);
                 tracing::info!(%host, "restored login from the store; refreshing its access token");
             }
         }
@@ -51,9 +55,9 @@ impl Actor {
 
     /// Nothing to restore: every waiter gets the decision it would have got without a store.
     pub(super) fn on_nothing_stored(&mut self, note: Option<String>) {
-        self.restored = true;
+        self.tokens.restored = true;
         if note.is_some() {
-            self.login_required = note;
+            self.health.login_required = note;
         }
         self.redispatch();
     }
@@ -86,11 +90,12 @@ impl Actor {
         let msg = format!("logged out of {host}: run `flyte-auth login`");
         self.answer_all(|_| Err(AgentError::Login(msg.clone()).to_wire()));
         self.publish.send_replace(None);
-        let had_token = self.current.take().is_some() || had_flow;
+        let had_token = self.tokens.current.take().is_some() || had_flow;
         let rt = self
+            .tokens
             .refresh_token
             .take()
-            .map(|rt| (rt, self.effective.clone()));
+            .map(|rt| (rt, self.tokens.effective.clone()));
         let (ctx, profile) = (self.ctx.clone(), self.profile.clone());
         async move {
             let key = profile.session_key();

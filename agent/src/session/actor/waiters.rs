@@ -5,7 +5,7 @@ use tokio::time::Instant;
 
 use super::{Actor, LOGIN_GRACE};
 use crate::session::Waiter;
-use crate::session::flow::FlowKind;
+use crate::session::runner::FlowKind;
 
 impl Actor {
     /// Adds a waiter to the running flow, replaying the prompt it missed.

@@ -1,5 +1,5 @@
-//! The flows a session actor runs: what kind, and running one as its own task, including
-//! restoring a login from the store and saving a new one before it is handed out.
+//! Runs a session's flows as their own tasks: which kind (a grant, restoring a login from
+//! the store, importing one), and saving new tokens before they are handed out.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -9,7 +9,8 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use crate::flows::{Effective, Grant, client_credentials, device, pkce, refresh, subject};
+use super::Effective;
+use crate::flows::{Grant, client_credentials, device, pkce, refresh, subject};
 use crate::store::{FORMAT_VERSION, StoreError, StoredSession};
 use crate::{AgentError, Ctx};
 
@@ -289,7 +290,7 @@ impl StoredSession {
             header_key: self
                 .header_key
                 .clone()
-                .unwrap_or_else(|| crate::flows::DEFAULT_HEADER_KEY.to_owned()),
+                .unwrap_or_else(|| super::DEFAULT_HEADER_KEY.to_owned()),
         }
     }
 }
