@@ -14,8 +14,7 @@ pub mod audit;
 pub(crate) mod connection;
 pub(crate) mod discovery;
 pub mod error;
-// Public only until `token::Outcome::Refused` drops the status code nothing reads.
-pub mod flows;
+pub(crate) mod flows;
 pub(crate) mod handler;
 pub(crate) mod http;
 pub(crate) mod jwt;

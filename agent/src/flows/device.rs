@@ -186,7 +186,7 @@ async fn poll(
         tokio::time::sleep_until(wake.into()).await;
         match token::call(http, &req).await {
             Ok(Outcome::Tokens(g)) => return Ok(*g),
-            Ok(Outcome::Refused(_, e)) => match e.code {
+            Ok(Outcome::Refused(e)) => match e.code {
                 OAuthCode::AuthorizationPending => {}
                 OAuthCode::SlowDown => interval = (interval + 5).min(MAX_INTERVAL),
                 OAuthCode::ExpiredToken => return Err(expired()),

@@ -10,7 +10,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use flyte_auth_proto::Secret;
 use flyte_auth_proto::text::printable;
-use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use zeroize::Zeroizing;
 
@@ -51,7 +50,7 @@ pub enum Outcome {
     /// New tokens.
     Tokens(Box<Grant>),
     /// A 4xx OAuth error (device polls look at `authorization_pending` and the like).
-    Refused(StatusCode, OAuthError),
+    Refused(OAuthError),
     /// Anything else: a server error, a non-OAuth answer.
     Failed(AgentError),
 }
@@ -60,7 +59,7 @@ pub enum Outcome {
 pub async fn exchange(http: &reqwest::Client, req: &TokenRequest<'_>) -> Result<Grant, AgentError> {
     match call(http, req).await? {
         Outcome::Tokens(g) => Ok(*g),
-        Outcome::Refused(_, e) => Err(AgentError::rejected(
+        Outcome::Refused(e) => Err(AgentError::rejected(
             req.host,
             e.code,
             e.description.as_deref(),
@@ -84,7 +83,7 @@ pub async fn call(http: &reqwest::Client, req: &TokenRequest<'_>) -> Result<Outc
             // Some IdPs send their OAuth errors with a 200: read them as the refusal they are.
             // A `server_error` or `temporarily_unavailable` is no refusal, whatever the status.
             Err(e) => match oauth::parse(&bytes) {
-                Some(oe) if !oe.code.is_server_side() => Outcome::Refused(status, oe),
+                Some(oe) if !oe.code.is_server_side() => Outcome::Refused(oe),
                 Some(oe) => Outcome::Failed(answer_error(
                     req.host,
                     "token request",
@@ -102,7 +101,7 @@ pub async fn call(http: &reqwest::Client, req: &TokenRequest<'_>) -> Result<Outc
             Err(_) => Default::default(),
         };
         return Ok(match oauth::parse(&bytes) {
-            Some(e) if !e.code.is_server_side() => Outcome::Refused(status, e),
+            Some(e) if !e.code.is_server_side() => Outcome::Refused(e),
             oe => Outcome::Failed(answer_error(req.host, "token request", status, oe, &bytes)),
         });
     }
