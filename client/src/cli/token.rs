@@ -36,9 +36,9 @@ pub fn run(socket: &Path, args: &TokenArgs) -> flyte_auth::Result<()> {
     prompter.done();
     let token = token?;
     if let Some(w) = &token.warning {
-        // From the agent, but it may quote the IdP: no control characters reach the terminal.
-        let w: String = w.chars().filter(|c| !c.is_control()).collect();
-        eprintln!("warning: {w}");
+        // From the agent, but it may quote the IdP: no control characters or bidi overrides
+        // reach the terminal (escaped the same way as every other text from the network).
+        eprintln!("warning: {}", flyte_auth::proto::text::printable(w));
     }
     let mut out = std::io::stdout().lock();
     // A closed stdout (the caller went away) is not worth a second error message.
