@@ -14,9 +14,11 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
 mod answers;
+mod effects;
 mod forget;
 mod outcome;
 mod parts;
+mod phase;
 mod requests;
 mod status;
 mod store;
@@ -25,6 +27,7 @@ mod tests;
 mod waiters;
 
 use self::parts::{Health, Schedule, Tokens};
+use self::phase::{Event as Step, Phase};
 use super::runner::{self, FlowInput, FlowKind, FlowResult, Running};
 use super::{Command, Issued, Map, SessionHandle, Waiter};
 use crate::session::now_ms;
@@ -82,6 +85,7 @@ impl Actor {
             browser_env: Vec::new(),
             schedule: Schedule::new(Instant::now()),
             health: Health::default(),
+            phase: Phase::Empty,
         };
         (actor, SessionHandle { tx, snapshot, id })
     }
@@ -109,6 +113,8 @@ pub(super) struct Actor {
     browser_env: BrowserEnv,
     schedule: Schedule,
     health: Health,
+    /// Where the session is: the one stored state, moved on by `Phase::step` only.
+    phase: Phase,
 }
 
 impl Actor {
@@ -234,6 +240,9 @@ impl Actor {
         });
         let abort = task.abort_handle();
         self.schedule.next_prune = Instant::now() + PRUNE_EVERY;
+        self.advance(Step::Started {
+            login: kind.is_login(),
+        });
         self.running = Some(Running {
             generation,
             abort,
@@ -246,8 +255,8 @@ impl Actor {
     }
 
     pub(super) fn login_required_error(&self) -> WireError {
-        match &self.health.login_required {
-            Some(why) => AgentError::Login(why.clone()).to_wire(),
+        match self.phase.login_required() {
+            Some(why) => AgentError::Login(why.to_owned()).to_wire(),
             None => AgentError::LoginRequired {
                 host: self.profile.host().to_owned(),
             }

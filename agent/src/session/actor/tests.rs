@@ -10,6 +10,7 @@ use std::time::Duration;
 use flyte_auth_proto::{AuthMode, Profile, Secret};
 use tokio::runtime::Runtime;
 
+use super::phase::Phase;
 use super::{Actor, LOGIN_GRACE};
 use crate::flows::Grant;
 use crate::session::runner::{FlowKind, FlowOk, Stored};
@@ -116,4 +117,5 @@ fn running(a: &Actor) -> Option<FlowKind> {
 
 mod health;
 mod login;
+mod phase;
 mod renew;
