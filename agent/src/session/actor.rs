@@ -9,11 +9,12 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use flyte_auth_proto::{AuthMode, BrowserEnv, Event, Profile, SessionKey, WireError};
+use flyte_auth_proto::{BrowserEnv, Event, Profile, SessionKey, WireError};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
 mod answers;
+mod decide;
 mod effects;
 mod forget;
 mod outcome;
@@ -209,15 +210,13 @@ impl Actor {
 
     fn on_timer(&mut self) {
         self.schedule.refresh_at = None;
-        if self.is_idle() {
+        let idle = self.is_idle();
+        if idle {
             tracing::debug!(endpoint = %self.profile.endpoint, "session idle; not refreshing");
-            return;
         }
-        // Background work never starts a login: no browser pops up on its own.
-        match self.profile.mode {
-            AuthMode::ClientSecret => self.start(FlowKind::Fetch),
-            _ if self.tokens.refresh_token.is_some() => self.start(FlowKind::Refresh),
-            _ => {}
+        let has_rt = self.tokens.refresh_token.is_some();
+        if let Some(kind) = decide::timer(idle, self.profile.mode, has_rt) {
+            self.start(kind);
         }
     }
 

@@ -115,6 +115,7 @@ fn running(a: &Actor) -> Option<FlowKind> {
     a.running.as_ref().map(|r| r.kind.clone())
 }
 
+mod decide;
 mod health;
 mod login;
 mod phase;
