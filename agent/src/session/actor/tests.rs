@@ -111,8 +111,21 @@ fn finish(a: &mut Actor, result: Result<FlowOk, AgentError>) {
     a.on_flow_end(generation, result);
 }
 
+/// The running flow's kind; checks on the way that the stored phase says the same.
 fn running(a: &Actor) -> Option<FlowKind> {
-    a.running.as_ref().map(|r| r.kind.clone())
+    let kind = a.running.as_ref().map(|r| r.kind.clone());
+    let phase_says = match a.phase {
+        Phase::LoggingIn { .. } => Some(true),
+        Phase::Refreshing { .. } => Some(false),
+        _ => None,
+    };
+    assert_eq!(
+        phase_says,
+        kind.as_ref().map(FlowKind::is_login),
+        "{:?}",
+        a.phase
+    );
+    kind
 }
 
 mod decide;
