@@ -9,14 +9,17 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use flyte_auth_proto::{AuthMode, BrowserEnv, Event, Profile, SessionKey, WireError};
+use flyte_auth_proto::{BrowserEnv, Event, Profile, SessionKey, WireError};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
 mod answers;
+mod decide;
+mod effects;
 mod forget;
 mod outcome;
 mod parts;
+mod phase;
 mod requests;
 mod status;
 mod store;
@@ -25,6 +28,7 @@ mod tests;
 mod waiters;
 
 use self::parts::{Health, Schedule, Tokens};
+use self::phase::{Event as Step, Phase};
 use super::runner::{self, FlowInput, FlowKind, FlowResult, Running};
 use super::{Command, Issued, Map, SessionHandle, Waiter};
 use crate::session::now_ms;
@@ -82,6 +86,7 @@ impl Actor {
             browser_env: Vec::new(),
             schedule: Schedule::new(Instant::now()),
             health: Health::default(),
+            phase: Phase::Empty,
         };
         (actor, SessionHandle { tx, snapshot, id })
     }
@@ -109,6 +114,8 @@ pub(super) struct Actor {
     browser_env: BrowserEnv,
     schedule: Schedule,
     health: Health,
+    /// Where the session is: the one stored state, moved on by `Phase::step` only.
+    phase: Phase,
 }
 
 impl Actor {
@@ -203,15 +210,13 @@ impl Actor {
 
     fn on_timer(&mut self) {
         self.schedule.refresh_at = None;
-        if self.is_idle() {
+        let idle = self.is_idle();
+        if idle {
             tracing::debug!(endpoint = %self.profile.endpoint, "session idle; not refreshing");
-            return;
         }
-        // Background work never starts a login: no browser pops up on its own.
-        match self.profile.mode {
-            AuthMode::ClientSecret => self.start(FlowKind::Fetch),
-            _ if self.tokens.refresh_token.is_some() => self.start(FlowKind::Refresh),
-            _ => {}
+        let has_rt = self.tokens.refresh_token.is_some();
+        if let Some(kind) = decide::timer(idle, self.profile.mode, has_rt) {
+            self.start(kind);
         }
     }
 
@@ -234,6 +239,9 @@ impl Actor {
         });
         let abort = task.abort_handle();
         self.schedule.next_prune = Instant::now() + PRUNE_EVERY;
+        self.advance(Step::Started {
+            login: kind.is_login(),
+        });
         self.running = Some(Running {
             generation,
             abort,
@@ -246,8 +254,8 @@ impl Actor {
     }
 
     pub(super) fn login_required_error(&self) -> WireError {
-        match &self.health.login_required {
-            Some(why) => AgentError::Login(why.clone()).to_wire(),
+        match self.phase.login_required() {
+            Some(why) => AgentError::Login(why.to_owned()).to_wire(),
             None => AgentError::LoginRequired {
                 host: self.profile.host().to_owned(),
             }

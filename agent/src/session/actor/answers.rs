@@ -15,7 +15,7 @@ use crate::session::{Issued, Reply, Waiter};
 impl Actor {
     /// Time left before the next attempt may start, if the session is backing off.
     pub(in crate::session) fn backoff_left(&self) -> Option<Duration> {
-        self.health.backoff_left(Instant::now())
+        self.phase.backoff_left(Instant::now())
     }
 
     /// The answer while attempts fail and the next is `next_in` away: the still-usable token

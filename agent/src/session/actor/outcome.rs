@@ -3,17 +3,15 @@
 
 use std::sync::Arc;
 
-use flyte_auth_proto::{AuthMode, TokenResponse, WireError};
-use tokio::time::Instant;
-
 use super::Actor;
-use super::answers::with_warning;
+use super::phase::Event;
 use crate::AgentError;
 use crate::flows::{Grant, subject};
 use crate::session::runner::{FlowKind, FlowOk, FlowResult, Stored, refresh_token_rejected};
 use crate::session::schedule::{jitter, refresh_delay};
 use crate::session::{Effective, now_ms};
 use crate::session::{Issued, Waiter};
+use flyte_auth_proto::{AuthMode, TokenResponse, WireError};
 
 impl Actor {
     pub(super) fn on_flow_done(&mut self, kind: FlowKind, result: FlowResult) {
@@ -26,9 +24,9 @@ impl Actor {
             }
             (Err(e), FlowKind::Login { .. } | FlowKind::Import) => {
                 tracing::warn!(host = %self.profile.host(), error = %e, "login failed");
-                let wire = e.to_wire();
-                self.health.login_failed(e, Instant::now(), jitter());
-                self.answer_all(|_| Err(wire.clone()));
+                let (why, error) = (e.to_string(), e.to_wire());
+                let delay = self.health.login_failed(e, jitter());
+                self.advance(Event::LoginFailed { why, error, delay });
             }
             (Err(e), _) => self.on_failure(e),
         }
@@ -59,72 +57,37 @@ impl Actor {
             now_ms(),
             jitter(),
         );
-        if renewable {
-            self.refresh_in(delay);
-        }
+        let refresh_in = renewable.then_some(delay);
         tracing::info!(%host, mode = %self.profile.mode, expires_in_s = issued.remaining_ms(now_ms()) / 1000,
-            refresh_in_s = renewable.then_some(delay.as_secs()), "obtained access token");
-        self.answer_all(|_| Ok(issued.token.clone()));
+            refresh_in_s = refresh_in.map(|d| d.as_secs()), "obtained access token");
+        self.advance(Event::Obtained { refresh_in });
     }
 
-    /// The IdP rejected the refresh token: one clear message to every non-interactive waiter,
-    /// and a login for the interactive ones (never a silent browser from the background).
+    /// The IdP rejected the refresh token: a human must log in (`Effect`s: forget the
+    /// stored login, no refresh scheduled, answer "log in").
     fn on_refresh_rejected(&mut self, e: AgentError) {
         let host = self.profile.host().to_owned();
         tracing::warn!(%host, error = %e, "refresh token rejected; login required");
-        self.forget_stored();
         self.tokens.refresh_token = None;
-        self.schedule.refresh_at = None;
-        self.health.login_required = Some(format!(
+        let why = format!(
             "login expired for {host} (the identity provider rejected the refresh token): run `flyte-auth login`"
-        ));
-        let usable = self.usable();
-        let err = self.login_required_error();
-        let answer = |w: &Waiter| match &usable {
-            Some(c) => Ok(with_warning(c, w.min_valid, &err.message)),
-            None => Err(err.clone()),
-        };
-        let waiters = std::mem::take(&mut self.waiters);
-        let (interactive, others): (Vec<_>, Vec<_>) =
-            waiters.into_iter().partition(|w| w.interactive);
-        for w in others {
-            let a = answer(&w);
-            let _ = w.reply.send(a);
-        }
-        if usable.is_none() && !interactive.is_empty() {
-            self.start(FlowKind::Login {
-                method: self.profile.mode,
-                started_interactively: true,
-            });
-            self.waiters = interactive;
-        } else {
-            for w in interactive {
-                let a = answer(&w);
-                let _ = w.reply.send(a);
-            }
-        }
+        );
+        self.advance(Event::RefreshRejected { why });
     }
 
     fn on_failure(&mut self, e: AgentError) {
         let usable_for = self.usable_for();
         let delay = self
             .health
-            .failed(e, usable_for.unwrap_or_default(), Instant::now(), jitter());
+            .failed(e, usable_for.unwrap_or_default(), jitter());
         if let Some(e) = &self.health.last_error {
             tracing::warn!(host = %self.profile.host(), failures = self.health.failures,
                 retry_in_ms = delay.as_millis() as u64, error = %e, "getting a token failed");
         }
-        for w in std::mem::take(&mut self.waiters) {
-            let answer = self.answer_failing(w.min_valid, delay);
-            let _ = w.reply.send(answer);
-        }
         // Retry in the background only while there is a token worth keeping fresh and someone
         // still uses this session; otherwise the next request after the backoff tries again.
-        if usable_for.is_some() && !self.is_idle() {
-            self.refresh_in(delay);
-        } else {
-            self.schedule.refresh_at = None;
-        }
+        let keep_fresh = usable_for.is_some() && !self.is_idle();
+        self.advance(Event::Failed { delay, keep_fresh });
     }
 
     pub(super) fn answer_all(

@@ -1,6 +1,7 @@
 //! A session actor's state besides its flow and waiters, grouped by concern: the tokens it
 //! holds, when things are due (tokio's clock only), and how getting tokens goes, with the
-//! rules by which that changes: plain functions of (health, event, now).
+//! rules by which that changes: plain functions of (health, event). Where the session is
+//! (and until when it backs off) is its `Phase` (`phase.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -58,11 +59,6 @@ pub(super) struct Health {
     /// Attempts failed in a row.
     pub(super) failures: u32,
     pub(super) last_error: Option<AgentError>,
-    /// No attempt starts before this after a failure (`schedule::retry_delay`); requests
-    /// meanwhile are answered at once.
-    pub(super) backoff_until: Option<Instant>,
-    /// Why a human must log in (refresh token rejected, logged out), if so.
-    pub(super) login_required: Option<String>,
     /// Why the latest login could not be saved, if it could not.
     pub(super) storage_error: Option<String>,
 }
@@ -74,43 +70,29 @@ impl Health {
         let failures = self.failures;
         self.failures = 0;
         self.last_error = None;
-        self.backoff_until = None;
-        self.login_required = None;
         failures
     }
 
-    /// An attempt failed with `e` at `now` while the current token stays usable for
-    /// `usable_for` (zero: none is): no attempt before the returned delay is over.
-    pub(super) fn failed(
-        &mut self,
-        e: AgentError,
-        usable_for: Duration,
-        now: Instant,
-        jitter: f64,
-    ) -> Duration {
+    /// An attempt failed with `e` while the current token stays usable for `usable_for`
+    /// (zero: none is): no attempt before the returned delay is over (the phase keeps when
+    /// that is, `Phase::Backoff`).
+    pub(super) fn failed(&mut self, e: AgentError, usable_for: Duration, jitter: f64) -> Duration {
         self.failures += 1;
         let delay = retry_delay(self.failures, usable_for, jitter);
-        self.backoff_until = Some(now + delay);
         self.last_error = Some(e);
         delay
     }
 
-    /// A login failed with `e` at `now`: a human must log in. One that could not reach the
-    /// endpoint or IdP also backs off like a refresh, so that clients asking in a loop do
-    /// not turn into a loop of calls (`flyte-auth login` still tries at once).
-    pub(super) fn login_failed(&mut self, e: AgentError, now: Instant, jitter: f64) {
-        if e.is_transient() {
+    /// A login failed with `e` (a human must log in: `Phase::LoginRequired`). One that could
+    /// not reach the endpoint or IdP also backs off like a refresh, for the returned delay,
+    /// so that clients asking in a loop do not turn into a loop of calls (`flyte-auth login`
+    /// still tries at once).
+    pub(super) fn login_failed(&mut self, e: AgentError, jitter: f64) -> Option<Duration> {
+        let delay = e.is_transient().then(|| {
             self.failures += 1;
-            let delay = retry_delay(self.failures, Duration::ZERO, jitter);
-            self.backoff_until = Some(now + delay);
-        }
-        self.login_required = Some(e.to_string());
+            retry_delay(self.failures, Duration::ZERO, jitter)
+        });
         self.last_error = Some(e);
-    }
-
-    /// Time left at `now` before the next attempt may start, if backing off.
-    pub(super) fn backoff_left(&self, now: Instant) -> Option<Duration> {
-        let left = self.backoff_until?.checked_duration_since(now)?;
-        (!left.is_zero()).then_some(left)
+        delay
     }
 }

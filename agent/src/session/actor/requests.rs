@@ -7,6 +7,7 @@ use flyte_auth_proto::{AuthMode, BrowserEnv, Profile};
 use tokio::time::Instant;
 
 use super::Actor;
+use super::decide::{self, Ask, Decision};
 use crate::session::Waiter;
 use crate::session::now_ms;
 use crate::session::runner::FlowKind;
@@ -25,44 +26,39 @@ impl Actor {
     }
 
     pub(super) fn on_get_token(&mut self, min_valid: Duration, waiter: Waiter) {
-        if let Some(cur) = self
+        let satisfied = self
             .tokens
             .current
             .as_ref()
-            .filter(|c| c.satisfies(min_valid, now_ms()))
-        {
-            let _ = waiter.reply.send(Ok(cur.token.clone()));
-            return;
-        }
-        if self.running.is_some() {
-            self.join_running(waiter);
-            return;
-        }
-        // After a failure no request starts an attempt before the backoff ends, however
-        // many clients ask: each is answered at once, with when the next try is.
-        if let Some(next_in) = self.backoff_left() {
-            let answer = self.answer_failing(min_valid, next_in);
-            let _ = waiter.reply.send(answer);
-            return;
-        }
-        let kind = match self.profile.mode {
-            AuthMode::ClientSecret => FlowKind::Fetch,
-            _ if self.tokens.refresh_token.is_some() => FlowKind::Refresh,
-            // First use since the agent started: the login may be in the store.
-            _ if !self.tokens.restored => FlowKind::Restore,
-            // A program without a terminal (an SDK running us) may still log in through a
-            // browser, as Flyte's own clients do; it cannot show a device code.
-            mode if waiter.interactive || mode == AuthMode::Pkce => FlowKind::Login {
-                method: mode,
-                started_interactively: waiter.interactive,
-            },
-            _ => {
-                let _ = waiter.reply.send(Err(self.login_required_error()));
-                return;
-            }
+            .filter(|c| c.satisfies(min_valid, now_ms()));
+        let ask = Ask {
+            satisfied: satisfied.is_some(),
+            running: self.running.is_some(),
+            backoff_left: self.backoff_left(),
+            mode: self.profile.mode,
+            has_refresh_token: self.tokens.refresh_token.is_some(),
+            restored: self.tokens.restored,
+            interactive: waiter.interactive,
         };
-        self.start(kind);
-        self.join_running(waiter);
+        match decide::request(&ask) {
+            Decision::Serve => {
+                if let Some(cur) = satisfied {
+                    let _ = waiter.reply.send(Ok(cur.token.clone()));
+                }
+            }
+            Decision::Join => self.join_running(waiter),
+            Decision::Failing { next_in } => {
+                let answer = self.answer_failing(min_valid, next_in);
+                let _ = waiter.reply.send(answer);
+            }
+            Decision::Start(kind) => {
+                self.start(kind);
+                self.join_running(waiter);
+            }
+            Decision::LoginRequired => {
+                let _ = waiter.reply.send(Err(self.login_required_error()));
+            }
+        }
     }
 
     pub(super) fn on_login(&mut self, method: AuthMode, import: bool, waiter: Waiter) {

@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use super::Actor;
+use super::phase::Event;
 use crate::AgentError;
 use crate::flows::{Grant, revoke};
 use crate::session::now_ms;
@@ -44,26 +45,24 @@ impl Actor {
                 let delay = refresh_delay(issued.issued_at_ms, issued.expires_at_ms, now, jitter());
                 self.refresh_in(delay);
                 tracing::info!(%host, "restored login from the store; its access token is still valid");
+                self.advance(Event::Restored { with_token: true });
             }
             None => {
                 self.tokens.effective = Some(eff);
                 tracing::info!(%host, "restored login from the store; refreshing its access token");
+                self.advance(Event::Restored { with_token: false });
             }
         }
-        self.redispatch();
     }
 
     /// Nothing to restore: every waiter gets the decision it would have got without a store.
     pub(super) fn on_nothing_stored(&mut self, note: Option<String>) {
         self.tokens.restored = true;
-        if note.is_some() {
-            self.health.login_required = note;
-        }
-        self.redispatch();
+        self.advance(Event::NothingStored { note });
     }
 
     /// Hands the waiters back to the normal path now that the store has been consulted.
-    fn redispatch(&mut self) {
+    pub(super) fn redispatch(&mut self) {
         for w in std::mem::take(&mut self.waiters) {
             let min_valid = w.min_valid;
             self.on_get_token(min_valid, w);

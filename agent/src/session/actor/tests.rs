@@ -10,6 +10,7 @@ use std::time::Duration;
 use flyte_auth_proto::{AuthMode, Profile, Secret};
 use tokio::runtime::Runtime;
 
+use super::phase::Phase;
 use super::{Actor, LOGIN_GRACE};
 use crate::flows::Grant;
 use crate::session::runner::{FlowKind, FlowOk, Stored};
@@ -110,10 +111,25 @@ fn finish(a: &mut Actor, result: Result<FlowOk, AgentError>) {
     a.on_flow_end(generation, result);
 }
 
+/// The running flow's kind; checks on the way that the stored phase says the same.
 fn running(a: &Actor) -> Option<FlowKind> {
-    a.running.as_ref().map(|r| r.kind.clone())
+    let kind = a.running.as_ref().map(|r| r.kind.clone());
+    let phase_says = match a.phase {
+        Phase::LoggingIn { .. } => Some(true),
+        Phase::Refreshing { .. } => Some(false),
+        _ => None,
+    };
+    assert_eq!(
+        phase_says,
+        kind.as_ref().map(FlowKind::is_login),
+        "{:?}",
+        a.phase
+    );
+    kind
 }
 
+mod decide;
 mod health;
 mod login;
+mod phase;
 mod renew;

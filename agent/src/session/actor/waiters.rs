@@ -3,6 +3,7 @@
 use flyte_auth_proto::Event;
 use tokio::time::Instant;
 
+use super::phase::Event as Step;
 use super::{Actor, LOGIN_GRACE};
 use crate::session::Waiter;
 use crate::session::runner::FlowKind;
@@ -75,6 +76,7 @@ impl Actor {
         if let Some(run) = self.running.take() {
             run.abort.abort();
             tracing::info!(host = %self.profile.host(), "login cancelled: {why}");
+            self.advance(Step::Cancelled);
         }
     }
 }

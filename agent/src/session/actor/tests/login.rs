@@ -124,7 +124,10 @@ fn a_login_that_cannot_reach_the_idp_backs_off_and_an_explicit_login_still_tries
         answered(&mut t).expect("answered").map_err(|e| e.kind),
         Err(ErrorKind::IdpUnreachable)
     );
-    assert!(a.health.backoff_until.is_some());
+    assert!(matches!(
+        a.phase,
+        Phase::LoginRequired { until: Some(_), .. }
+    ));
     let mut t = request(&mut a, Duration::ZERO, true);
     assert!(answered(&mut t).expect("at once").is_err());
     assert_eq!(running(&a), None, "no login loop");

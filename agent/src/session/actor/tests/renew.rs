@@ -96,7 +96,9 @@ fn a_failure_with_no_valid_token_is_an_error_saying_when_the_next_try_is() {
     assert_eq!(running(&a), None, "no attempt during the backoff");
 
     // Once the backoff is over, a request makes the next attempt; its failure doubles it.
-    a.health.backoff_until = Some(Instant::now());
+    a.phase = Phase::Backoff {
+        until: Instant::now(),
+    };
     let mut t = request(&mut a, Duration::ZERO, false);
     assert_eq!(running(&a), Some(FlowKind::Fetch));
     finish(&mut a, Err(unreachable()));
