@@ -252,8 +252,8 @@ fn browser_env() -> BrowserEnv {
 }
 
 /// The socket path from `FLYTE_AUTH_SOCK` / `XDG_RUNTIME_DIR` / the temp-dir fallback.
-pub fn default_socket() -> Result<PathBuf> {
-    Ok(flyte_auth_proto::paths::socket_path()?)
+pub fn default_socket() -> PathBuf {
+    flyte_auth_proto::paths::socket_path()
 }
 
 #[cfg(all(test, unix))]

@@ -49,8 +49,8 @@ pub fn check_socket_dir(socket: &Path) -> Result<bool> {
 fn what_to_do(dir: &Path) -> String {
     use flyte_auth_proto::paths::{SOCK_ENV, current_uid, socket_path_from};
     let without_override = |k: &str| (k != SOCK_ENV).then(|| std::env::var_os(k)).flatten();
-    let default = socket_path_from(&without_override, current_uid()).ok();
-    if default.is_some_and(|d| socket_dir(&d) == dir) {
+    let default = socket_path_from(&without_override, current_uid());
+    if socket_dir(&default) == dir {
         format!("remove it, or set {SOCK_ENV} to a socket in a directory only you can use")
     } else {
         format!("point {SOCK_ENV} (or --socket) at a socket in a directory only you can use")

@@ -8,8 +8,6 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::ProtoError;
-
 /// Environment variable that overrides the socket path.
 pub const SOCK_ENV: &str = "FLYTE_AUTH_SOCK";
 
@@ -17,35 +15,32 @@ pub const SOCK_ENV: &str = "FLYTE_AUTH_SOCK";
 pub const SOCKET_NAME: &str = "agent.sock";
 
 /// The socket path for this process's user and environment.
-pub fn socket_path() -> Result<PathBuf, ProtoError> {
+pub fn socket_path() -> PathBuf {
     socket_path_from(&|k| std::env::var_os(k), current_uid())
 }
 
 /// [`socket_path`] with the environment and uid supplied, for tests.
-pub fn socket_path_from(
-    env: &dyn Fn(&str) -> Option<OsString>,
-    uid: u32,
-) -> Result<PathBuf, ProtoError> {
+pub fn socket_path_from(env: &dyn Fn(&str) -> Option<OsString>, uid: u32) -> PathBuf {
     let var = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(p) = var(SOCK_ENV) {
-        return Ok(p);
+        return p;
     }
     if cfg!(windows) {
         let user = env("USERNAME").map(|u| u.to_string_lossy().into_owned());
         let user = user.unwrap_or_else(|| "default".to_owned());
-        return Ok(PathBuf::from(format!(r"\\.\pipe\flyte-auth-{user}")));
+        return PathBuf::from(format!(r"\\.\pipe\flyte-auth-{user}"));
     }
     if cfg!(target_os = "macos") {
         // macOS gives every user a private $TMPDIR (/var/folders/...), which is what launchd
         // and Apple's own agents use.
         if let Some(tmp) = var("TMPDIR") {
-            return Ok(tmp.join("flyte-auth").join(SOCKET_NAME));
+            return tmp.join("flyte-auth").join(SOCKET_NAME);
         }
     } else if let Some(run) = var("XDG_RUNTIME_DIR").filter(|p| p.is_absolute()) {
-        return Ok(run.join("flyte-auth").join(SOCKET_NAME));
+        return run.join("flyte-auth").join(SOCKET_NAME);
     }
     let tmp = var("TMPDIR").unwrap_or_else(|| PathBuf::from("/tmp"));
-    Ok(tmp.join(format!("flyte-auth-{uid}")).join(SOCKET_NAME))
+    tmp.join(format!("flyte-auth-{uid}")).join(SOCKET_NAME)
 }
 
 /// Path of the lock file an agent holds for as long as it serves `socket`.
@@ -77,7 +72,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), OsString::from(v)))
             .collect();
-        socket_path_from(&|k| map.get(k).cloned(), 1000).unwrap()
+        socket_path_from(&|k| map.get(k).cloned(), 1000)
     }
 
     #[test]

@@ -59,8 +59,7 @@ impl Endpoint {
         }
         let path = match self.socket {
             Some(p) => p,
-            None => flyte_auth_proto::paths::socket_path()
-                .map_err(|e| AgentError::Config(e.to_string()))?,
+            None => flyte_auth_proto::paths::socket_path(),
         };
         let owned = socket::bind(&path)?;
         let listener = owned.listener.try_clone().map_err(|e| {

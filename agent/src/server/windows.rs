@@ -48,9 +48,7 @@ pub async fn serve(
 ) -> Result<(), AgentError> {
     let path = match endpoint.socket {
         Some(p) => p,
-        None => {
-            flyte_auth_proto::paths::socket_path().map_err(|e| AgentError::Config(e.to_string()))?
-        }
+        None => flyte_auth_proto::paths::socket_path(),
     };
     let listener = pipe::bind(&path)?;
     let shutdown = CancellationToken::new();

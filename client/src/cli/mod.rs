@@ -74,7 +74,7 @@ impl ProfileArgs {
 pub fn run(cli: Cli) -> flyte_auth::Result<()> {
     let socket = match cli.socket {
         Some(s) => s,
-        None => flyte_auth::default_socket()?,
+        None => flyte_auth::default_socket(),
     };
     match cli.command {
         Command::Token(a) => token::run(&socket, &a),
