@@ -149,16 +149,7 @@ fn the_agents_own_user_cannot_read_its_environment_or_memory_and_it_dumps_no_cor
 
     // No core file: the soft and hard core limits are 0.
     let limits = std::fs::read_to_string(format!("{proc_dir}/limits")).expect("limits");
-    let core = limits
-        .lines()
-        .find(|l| l.starts_with("Max core file size"))
-        .unwrap_or("");
-    let fields: Vec<&str> = core.split_whitespace().collect();
-    assert_eq!(
-        fields.get(4..6),
-        Some(&["0", "0"][..]),
-        "core limits (soft, hard): {core:?}"
-    );
+    assert_no_core("agent", &limits);
     drop(agent);
 }
 
@@ -210,6 +201,11 @@ fn the_client_dumps_no_core_while_it_holds_a_secret() {
     let _ = client.kill();
     let _ = client.wait();
     drop(conn);
+    assert_no_core("client", &limits);
+}
+
+/// Asserts that a `/proc/PID/limits` text sets both the soft and the hard core limit to 0.
+fn assert_no_core(who: &str, limits: &str) {
     let core = limits
         .lines()
         .find(|l| l.starts_with("Max core file size"))
@@ -218,6 +214,6 @@ fn the_client_dumps_no_core_while_it_holds_a_secret() {
     assert_eq!(
         fields.get(4..6),
         Some(&["0", "0"][..]),
-        "client core limits (soft, hard): {core:?}"
+        "{who} core limits (soft, hard): {core:?}"
     );
 }
