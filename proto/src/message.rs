@@ -221,6 +221,22 @@ pub enum ErrorKind {
     Unknown,
 }
 
+impl ErrorKind {
+    /// Every kind, in declaration order (for tests and exhaustive tables).
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::BadRequest,
+        ErrorKind::VersionMismatch,
+        ErrorKind::Config,
+        ErrorKind::LoginRequired,
+        ErrorKind::IdpUnreachable,
+        ErrorKind::IdpRejected,
+        ErrorKind::Busy,
+        ErrorKind::PermissionDenied,
+        ErrorKind::Internal,
+        ErrorKind::Unknown,
+    ];
+}
+
 /// A typed error on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WireError {

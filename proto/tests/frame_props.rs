@@ -119,18 +119,7 @@ fn event() -> impl Strategy<Value = Event> {
 }
 
 fn error_kind() -> impl Strategy<Value = ErrorKind> {
-    prop::sample::select(vec![
-        ErrorKind::BadRequest,
-        ErrorKind::VersionMismatch,
-        ErrorKind::Config,
-        ErrorKind::LoginRequired,
-        ErrorKind::IdpUnreachable,
-        ErrorKind::IdpRejected,
-        ErrorKind::Busy,
-        ErrorKind::PermissionDenied,
-        ErrorKind::Internal,
-        ErrorKind::Unknown,
-    ])
+    prop::sample::select(ErrorKind::ALL.to_vec())
 }
 
 fn session_status() -> impl Strategy<Value = SessionStatus> {

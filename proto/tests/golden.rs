@@ -123,18 +123,7 @@ fn error_kind_variant(k: ErrorKind) -> &'static str {
         ErrorKind::Unknown => "unknown",
     }
 }
-const ERROR_KINDS: &[ErrorKind] = &[
-    ErrorKind::BadRequest,
-    ErrorKind::VersionMismatch,
-    ErrorKind::Config,
-    ErrorKind::LoginRequired,
-    ErrorKind::IdpUnreachable,
-    ErrorKind::IdpRejected,
-    ErrorKind::Busy,
-    ErrorKind::PermissionDenied,
-    ErrorKind::Internal,
-    ErrorKind::Unknown,
-];
+const ERROR_KINDS: &[ErrorKind] = &ErrorKind::ALL;
 
 #[test]
 fn every_fixture_decodes_to_its_value_and_encodes_back_to_its_json() {
