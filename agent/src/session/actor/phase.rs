@@ -15,16 +15,20 @@ use tokio::time::Instant;
 
 /// Where a session is. Exactly one holds; whether a token is held, and the count of failures,
 /// are data beside it (`Tokens`, `Health`), since each can go with several phases.
+///
+/// `F` is the running flow's handle (its task, prompt and events; `runner::Running` in the
+/// actor), held by the phase that runs it, so that which flow runs and what the phase is
+/// cannot disagree. The transitions do not look into it: tests use `()`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) enum Phase {
+pub(super) enum Phase<F = ()> {
     /// Nothing obtained, nothing failed: a new session.
     #[default]
     Empty,
     /// A login or an import runs (a human may be looking at its prompt). `resume` is where
     /// the session goes back to if it is cancelled.
-    LoggingIn { resume: Box<Phase> },
+    LoggingIn { resume: Box<Phase<F>>, flow: F },
     /// A refresh, client-credentials fetch or store lookup runs; `resume` as above.
-    Refreshing { resume: Box<Phase> },
+    Refreshing { resume: Box<Phase<F>>, flow: F },
     /// The last attempt obtained a token.
     Ready,
     /// The last attempt failed with a passing fault: no attempt starts before `until`.
@@ -36,10 +40,10 @@ pub(super) enum Phase {
 
 /// What happens to a session.
 #[derive(Debug, Clone)]
-pub(super) enum Event {
-    /// A flow starts: a login or import (`login`), else a renewal or store lookup. One that
-    /// replaces a running flow takes over where that one would have gone back to.
-    Started { login: bool },
+pub(super) enum Event<F = ()> {
+    /// The flow `flow` starts: a login or import (`login`), else a renewal or store lookup.
+    /// One that replaces a running flow takes over where that one would have gone back to.
+    Started { login: bool, flow: F },
     /// The running flow was cancelled (its waiters left).
     Cancelled,
     /// A token was obtained; it is refreshed in `refresh_in` if it can be renewed.
@@ -88,17 +92,17 @@ pub(super) enum Answer {
     LoginRequired,
 }
 
-impl Phase {
+impl<F> Phase<F> {
     /// The phase after `event` at `now`, and what the actor must do.
-    pub(super) fn step(self, event: Event, now: Instant) -> (Phase, Vec<Effect>) {
+    pub(super) fn step(self, event: Event<F>, now: Instant) -> (Phase<F>, Vec<Effect>) {
         let settled = self.settled();
         match event {
-            Event::Started { login } => {
+            Event::Started { login, flow } => {
                 let resume = Box::new(settled);
                 let next = if login {
-                    Phase::LoggingIn { resume }
+                    Phase::LoggingIn { resume, flow }
                 } else {
-                    Phase::Refreshing { resume }
+                    Phase::Refreshing { resume, flow }
                 };
                 (next, vec![])
             }
@@ -159,17 +163,48 @@ impl Phase {
     }
 
     /// Where the session stands apart from a running flow.
-    fn settled(self) -> Phase {
+    fn settled(self) -> Phase<F> {
         match self {
-            Phase::LoggingIn { resume } | Phase::Refreshing { resume } => *resume,
+            Phase::LoggingIn { resume, .. } | Phase::Refreshing { resume, .. } => *resume,
             p => p,
         }
     }
 
-    fn settled_ref(&self) -> &Phase {
+    fn settled_ref(&self) -> &Phase<F> {
         match self {
-            Phase::LoggingIn { resume } | Phase::Refreshing { resume } => resume,
+            Phase::LoggingIn { resume, .. } | Phase::Refreshing { resume, .. } => resume,
             p => p,
+        }
+    }
+
+    /// The running flow, if one runs.
+    pub(super) fn flow(&self) -> Option<&F> {
+        match self {
+            Phase::LoggingIn { flow, .. } | Phase::Refreshing { flow, .. } => Some(flow),
+            _ => None,
+        }
+    }
+
+    /// The running flow, to update its prompt or read its events.
+    pub(super) fn flow_mut(&mut self) -> Option<&mut F> {
+        match self {
+            Phase::LoggingIn { flow, .. } | Phase::Refreshing { flow, .. } => Some(flow),
+            _ => None,
+        }
+    }
+
+    /// Takes the running flow out (it ended or is dropped): the phase becomes where the
+    /// session stands without it.
+    pub(super) fn take_flow(&mut self) -> Option<F> {
+        match std::mem::take(self) {
+            Phase::LoggingIn { resume, flow } | Phase::Refreshing { resume, flow } => {
+                *self = *resume;
+                Some(flow)
+            }
+            p => {
+                *self = p;
+                None
+            }
         }
     }
 
