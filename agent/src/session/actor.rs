@@ -149,7 +149,7 @@ impl Actor {
                     self.schedule.next_prune = Instant::now() + PRUNE_EVERY;
                     self.prune();
                 }
-                _ = sleep_until(answer_by.unwrap_or_else(Instant::now)), if answer_by.is_some() => self.answer_overdue(),
+                _ = sleep_until(answer_by.unwrap_or_else(Instant::now)), if answer_by.is_some() => self.advance(Step::WaitOver),
                 _ = sleep_until(forget_at.unwrap_or_else(Instant::now)), if forget_at.is_some() => {
                     if self.forget() {
                         break;

@@ -81,7 +81,7 @@ impl Actor {
         self.join(waiter);
     }
 
-    /// Answers the waiters whose wait for the running refresh is over.
+    /// Answers the waiters whose wait for the running refresh is over (`Answer::Overdue`).
     pub(super) fn answer_overdue(&mut self) {
         let now = Instant::now();
         for w in std::mem::take(&mut self.waiters) {

@@ -37,6 +37,7 @@ impl Actor {
             }
             Effect::Answer(Answer::Error(e)) => self.answer_all(|_| Err(e.clone())),
             Effect::Answer(Answer::LoginRequired) => self.answer_login_required(),
+            Effect::Answer(Answer::Overdue) => self.answer_overdue(),
         }
     }
 

@@ -46,6 +46,8 @@ pub(super) enum Event<F = ()> {
     Started { login: bool, flow: F },
     /// The running flow was cancelled (its waiters left).
     Cancelled,
+    /// The wait of some clients for a slow refresh is over; the refresh goes on.
+    WaitOver,
     /// A token was obtained; it is refreshed in `refresh_in` if it can be renewed.
     Obtained { refresh_in: Option<Duration> },
     /// A renewal failed with a passing fault: no attempt for `delay`. `keep_fresh`: a usable
@@ -87,6 +89,9 @@ pub(super) enum Answer {
     Failing { next_in: Duration },
     /// With this error.
     Error(WireError),
+    /// The clients whose wait for a slow refresh is over, each with the still-usable token
+    /// and a warning, else an error saying the IdP does not answer; the others wait on.
+    Overdue,
     /// "Log in": the still-usable token with a warning, else the error; interactive waiters
     /// with no usable token get a login started for them.
     LoginRequired,
@@ -95,10 +100,11 @@ pub(super) enum Answer {
 impl<F> Phase<F> {
     /// The phase after `event` at `now`, and what the actor must do.
     pub(super) fn step(self, event: Event<F>, now: Instant) -> (Phase<F>, Vec<Effect>) {
-        let settled = self.settled();
         match event {
+            // The refresh goes on: only some waiters are answered.
+            Event::WaitOver => (self, vec![Effect::Answer(Answer::Overdue)]),
             Event::Started { login, flow } => {
-                let resume = Box::new(settled);
+                let resume = Box::new(self.settled());
                 let next = if login {
                     Phase::LoggingIn { resume, flow }
                 } else {
@@ -106,7 +112,7 @@ impl<F> Phase<F> {
                 };
                 (next, vec![])
             }
-            Event::Cancelled => (settled, vec![]),
+            Event::Cancelled => (self.settled(), vec![]),
             Event::Obtained { refresh_in } => {
                 let mut effects: Vec<_> = refresh_in
                     .map(|d| Effect::Schedule(Some(now + d)))
@@ -117,7 +123,7 @@ impl<F> Phase<F> {
             }
             Event::Failed { delay, keep_fresh } => {
                 let until = now + delay;
-                let next = match settled {
+                let next = match self.settled() {
                     // Still a human must log in; meanwhile the renewal backs off.
                     Phase::LoginRequired { why, .. } => Phase::LoginRequired {
                         why,
@@ -132,12 +138,12 @@ impl<F> Phase<F> {
                 (next, effects)
             }
             Event::LoginFailed { why, error, delay } => {
-                let until = delay.map(|d| now + d).or_else(|| settled.until());
+                let until = delay.map(|d| now + d).or_else(|| self.until());
                 let next = Phase::LoginRequired { why, until };
                 (next, vec![Effect::Answer(Answer::Error(error))])
             }
             Event::RefreshRejected { why } => {
-                let until = settled.until();
+                let until = self.until();
                 let effects = vec![
                     Effect::ForgetStored,
                     Effect::Schedule(None),
@@ -146,16 +152,20 @@ impl<F> Phase<F> {
                 (Phase::LoginRequired { why, until }, effects)
             }
             Event::Restored { with_token } => {
-                let next = if with_token { Phase::Ready } else { settled };
+                let next = if with_token {
+                    Phase::Ready
+                } else {
+                    self.settled()
+                };
                 (next, vec![Effect::Redispatch])
             }
             Event::NothingStored { note } => {
                 let next = match note {
                     Some(why) => Phase::LoginRequired {
                         why,
-                        until: settled.until(),
+                        until: self.until(),
                     },
-                    None => settled,
+                    None => self.settled(),
                 };
                 (next, vec![Effect::Redispatch])
             }

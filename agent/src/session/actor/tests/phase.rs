@@ -319,3 +319,12 @@ fn a_running_phase_holds_its_flow_and_taking_it_out_leaves_where_the_session_sta
     assert_eq!(p.take_flow(), None);
     assert_eq!(p, backoff);
 }
+
+#[test]
+fn the_wait_for_a_slow_refresh_ending_answers_the_overdue_waiters_and_the_refresh_goes_on() {
+    let now = Instant::now();
+    let p = refreshing(Phase::Ready);
+    let (next, fx) = p.clone().step(Step::WaitOver, now);
+    assert_eq!(next, p, "still refreshing");
+    assert_eq!(fx, [Effect::Answer(Answer::Overdue)]);
+}
