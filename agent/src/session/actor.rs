@@ -79,7 +79,6 @@ impl Actor {
             publish,
             done_tx,
             done_rx,
-            running: None,
             generation: 0,
             tokens: Tokens::default(),
             waiters: Vec::new(),
@@ -104,8 +103,6 @@ pub(super) struct Actor {
     publish: watch::Sender<Option<Arc<Issued>>>,
     done_tx: mpsc::Sender<(u64, FlowResult)>,
     done_rx: mpsc::Receiver<(u64, FlowResult)>,
-    /// The one flow in progress, if any.
-    running: Option<Running>,
     /// Tells a flow's result from a cancelled earlier one's.
     generation: u64,
     tokens: Tokens,
@@ -114,17 +111,21 @@ pub(super) struct Actor {
     browser_env: BrowserEnv,
     schedule: Schedule,
     health: Health,
-    /// Where the session is: the one stored state, moved on by `Phase::step` only.
-    phase: Phase,
+    /// Where the session is: the one stored state, moved on by `Phase::step` only. A running
+    /// phase holds the one flow in progress.
+    phase: Phase<Running>,
 }
 
 impl Actor {
     async fn run(mut self) {
         loop {
-            let timer = self.schedule.refresh_at.filter(|_| self.running.is_none());
+            let timer = self
+                .schedule
+                .refresh_at
+                .filter(|_| self.phase.flow().is_none());
             // A fixed deadline, not a sleep restarted on every message: a client asking for
             // `status` in a loop must not keep an orphaned login alive.
-            let prune_at = self.running.as_ref().map(|_| self.schedule.next_prune);
+            let prune_at = self.phase.flow().map(|_| self.schedule.next_prune);
             let answer_by = self.waiters.iter().filter_map(|w| w.answer_by).min();
             let forget_at = self.forget_at();
             tokio::select! {
@@ -142,13 +143,13 @@ impl Actor {
                     None => break,
                 },
                 Some((generation, result)) = self.done_rx.recv() => self.on_flow_end(generation, result),
-                Some(event) = recv_event(&mut self.running) => self.on_event(event),
+                Some(event) = recv_event(self.phase.flow_mut()) => self.on_event(event),
                 _ = sleep_until(timer.unwrap_or_else(Instant::now)), if timer.is_some() => self.on_timer(),
                 _ = sleep_until(prune_at.unwrap_or_else(Instant::now)), if prune_at.is_some() => {
                     self.schedule.next_prune = Instant::now() + PRUNE_EVERY;
                     self.prune();
                 }
-                _ = sleep_until(answer_by.unwrap_or_else(Instant::now)), if answer_by.is_some() => self.answer_overdue(),
+                _ = sleep_until(answer_by.unwrap_or_else(Instant::now)), if answer_by.is_some() => self.advance(Step::WaitOver),
                 _ = sleep_until(forget_at.unwrap_or_else(Instant::now)), if forget_at.is_some() => {
                     if self.forget() {
                         break;
@@ -156,7 +157,7 @@ impl Actor {
                 }
             }
         }
-        if let Some(run) = self.running.take() {
+        if let Some(run) = self.phase.take_flow() {
             run.abort.abort();
         }
     }
@@ -191,19 +192,15 @@ impl Actor {
 
     /// The flow of `generation` ended (a cancelled one's end is ignored).
     fn on_flow_end(&mut self, generation: u64, result: FlowResult) {
-        if self
-            .running
-            .as_ref()
-            .is_none_or(|r| r.generation != generation)
-        {
+        if self.phase.flow().is_none_or(|r| r.generation != generation) {
             return;
         }
         // Prompts and warnings the flow sent before it finished reach the waiters before
         // its result does.
-        while let Some(event) = self.running.as_mut().and_then(|r| r.events.try_recv().ok()) {
+        while let Some(event) = self.phase.flow_mut().and_then(|r| r.events.try_recv().ok()) {
             self.on_event(event);
         }
-        if let Some(run) = self.running.take() {
+        if let Some(run) = self.phase.take_flow() {
             self.on_flow_done(run.kind, result);
         }
     }
@@ -239,10 +236,8 @@ impl Actor {
         });
         let abort = task.abort_handle();
         self.schedule.next_prune = Instant::now() + PRUNE_EVERY;
-        self.advance(Step::Started {
-            login: kind.is_login(),
-        });
-        self.running = Some(Running {
+        let login = kind.is_login();
+        let flow = Running {
             generation,
             abort,
             kind,
@@ -250,7 +245,8 @@ impl Actor {
             events,
             orphaned_since: None,
             started: Instant::now(),
-        });
+        };
+        self.advance(Step::Started { login, flow });
     }
 
     pub(super) fn login_required_error(&self) -> WireError {
@@ -286,7 +282,7 @@ impl Actor {
     }
 }
 
-async fn recv_event(running: &mut Option<Running>) -> Option<Event> {
+async fn recv_event(running: Option<&mut Running>) -> Option<Event> {
     match running {
         Some(r) => r.events.recv().await,
         None => std::future::pending().await,

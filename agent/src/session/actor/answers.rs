@@ -46,8 +46,8 @@ impl Actor {
     fn answer_slow(&self, min_valid: Duration) -> Reply {
         let host = self.profile.host();
         let secs = self
-            .running
-            .as_ref()
+            .phase
+            .flow()
             .map_or(0, |r| r.started.elapsed().as_secs());
         match self.usable() {
             Some(cur) => {
@@ -69,7 +69,7 @@ impl Actor {
     /// runs, it waits only briefly (see `schedule::join_wait`): it must not sit out a stalled
     /// IdP's timeout, whether a still-valid token can serve it or not.
     pub(super) fn join_running(&mut self, mut waiter: Waiter) {
-        if let Some(run) = self.running.as_ref().filter(|r| r.kind.renews()) {
+        if let Some(run) = self.phase.flow().filter(|r| r.kind.renews()) {
             let wait = join_wait(run.started.elapsed(), self.usable_for());
             if wait.is_zero() {
                 let answer = self.answer_slow(waiter.min_valid);
@@ -81,7 +81,7 @@ impl Actor {
         self.join(waiter);
     }
 
-    /// Answers the waiters whose wait for the running refresh is over.
+    /// Answers the waiters whose wait for the running refresh is over (`Answer::Overdue`).
     pub(super) fn answer_overdue(&mut self) {
         let now = Instant::now();
         for w in std::mem::take(&mut self.waiters) {

@@ -7,11 +7,11 @@ use super::Actor;
 use super::answers::with_warning;
 use super::phase::{Answer, Effect, Event};
 use crate::session::Waiter;
-use crate::session::runner::FlowKind;
+use crate::session::runner::{FlowKind, Running};
 
 impl Actor {
     /// Moves the phase on by `event` and carries out what that requires.
-    pub(super) fn advance(&mut self, event: Event) {
+    pub(super) fn advance(&mut self, event: Event<Running>) {
         let (phase, effects) = std::mem::take(&mut self.phase).step(event, Instant::now());
         self.phase = phase;
         for effect in effects {
@@ -37,6 +37,7 @@ impl Actor {
             }
             Effect::Answer(Answer::Error(e)) => self.answer_all(|_| Err(e.clone())),
             Effect::Answer(Answer::LoginRequired) => self.answer_login_required(),
+            Effect::Answer(Answer::Overdue) => self.answer_overdue(),
         }
     }
 

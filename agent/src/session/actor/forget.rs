@@ -18,7 +18,7 @@ impl Actor {
     /// held a login, with nothing in progress.
     pub(super) fn forget_at(&self) -> Option<Instant> {
         let holds_login = self.tokens.ever_obtained || self.tokens.refresh_token.is_some();
-        let busy = self.running.is_some() || !self.waiters.is_empty();
+        let busy = self.phase.flow().is_some() || !self.waiters.is_empty();
         if holds_login || busy {
             return None;
         }
@@ -30,7 +30,7 @@ impl Actor {
     /// reaching it; returns whether it did (the actor then ends).
     pub(super) fn forget(&mut self) -> bool {
         let holds_login = self.tokens.ever_obtained || self.tokens.refresh_token.is_some();
-        let busy = self.running.is_some() || !self.waiters.is_empty();
+        let busy = self.phase.flow().is_some() || !self.waiters.is_empty();
         let unused_for = self.schedule.last_used.elapsed();
         if !forgettable(
             holds_login,

@@ -15,16 +15,20 @@ use tokio::time::Instant;
 
 /// Where a session is. Exactly one holds; whether a token is held, and the count of failures,
 /// are data beside it (`Tokens`, `Health`), since each can go with several phases.
+///
+/// `F` is the running flow's handle (its task, prompt and events; `runner::Running` in the
+/// actor), held by the phase that runs it, so that which flow runs and what the phase is
+/// cannot disagree. The transitions do not look into it: tests use `()`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) enum Phase {
+pub(super) enum Phase<F = ()> {
     /// Nothing obtained, nothing failed: a new session.
     #[default]
     Empty,
     /// A login or an import runs (a human may be looking at its prompt). `resume` is where
     /// the session goes back to if it is cancelled.
-    LoggingIn { resume: Box<Phase> },
+    LoggingIn { resume: Box<Phase<F>>, flow: F },
     /// A refresh, client-credentials fetch or store lookup runs; `resume` as above.
-    Refreshing { resume: Box<Phase> },
+    Refreshing { resume: Box<Phase<F>>, flow: F },
     /// The last attempt obtained a token.
     Ready,
     /// The last attempt failed with a passing fault: no attempt starts before `until`.
@@ -36,12 +40,14 @@ pub(super) enum Phase {
 
 /// What happens to a session.
 #[derive(Debug, Clone)]
-pub(super) enum Event {
-    /// A flow starts: a login or import (`login`), else a renewal or store lookup. One that
-    /// replaces a running flow takes over where that one would have gone back to.
-    Started { login: bool },
+pub(super) enum Event<F = ()> {
+    /// The flow `flow` starts: a login or import (`login`), else a renewal or store lookup.
+    /// One that replaces a running flow takes over where that one would have gone back to.
+    Started { login: bool, flow: F },
     /// The running flow was cancelled (its waiters left).
     Cancelled,
+    /// The wait of some clients for a slow refresh is over; the refresh goes on.
+    WaitOver,
     /// A token was obtained; it is refreshed in `refresh_in` if it can be renewed.
     Obtained { refresh_in: Option<Duration> },
     /// A renewal failed with a passing fault: no attempt for `delay`. `keep_fresh`: a usable
@@ -83,26 +89,30 @@ pub(super) enum Answer {
     Failing { next_in: Duration },
     /// With this error.
     Error(WireError),
+    /// The clients whose wait for a slow refresh is over, each with the still-usable token
+    /// and a warning, else an error saying the IdP does not answer; the others wait on.
+    Overdue,
     /// "Log in": the still-usable token with a warning, else the error; interactive waiters
     /// with no usable token get a login started for them.
     LoginRequired,
 }
 
-impl Phase {
+impl<F> Phase<F> {
     /// The phase after `event` at `now`, and what the actor must do.
-    pub(super) fn step(self, event: Event, now: Instant) -> (Phase, Vec<Effect>) {
-        let settled = self.settled();
+    pub(super) fn step(self, event: Event<F>, now: Instant) -> (Phase<F>, Vec<Effect>) {
         match event {
-            Event::Started { login } => {
-                let resume = Box::new(settled);
+            // The refresh goes on: only some waiters are answered.
+            Event::WaitOver => (self, vec![Effect::Answer(Answer::Overdue)]),
+            Event::Started { login, flow } => {
+                let resume = Box::new(self.settled());
                 let next = if login {
-                    Phase::LoggingIn { resume }
+                    Phase::LoggingIn { resume, flow }
                 } else {
-                    Phase::Refreshing { resume }
+                    Phase::Refreshing { resume, flow }
                 };
                 (next, vec![])
             }
-            Event::Cancelled => (settled, vec![]),
+            Event::Cancelled => (self.settled(), vec![]),
             Event::Obtained { refresh_in } => {
                 let mut effects: Vec<_> = refresh_in
                     .map(|d| Effect::Schedule(Some(now + d)))
@@ -113,7 +123,7 @@ impl Phase {
             }
             Event::Failed { delay, keep_fresh } => {
                 let until = now + delay;
-                let next = match settled {
+                let next = match self.settled() {
                     // Still a human must log in; meanwhile the renewal backs off.
                     Phase::LoginRequired { why, .. } => Phase::LoginRequired {
                         why,
@@ -128,12 +138,12 @@ impl Phase {
                 (next, effects)
             }
             Event::LoginFailed { why, error, delay } => {
-                let until = delay.map(|d| now + d).or_else(|| settled.until());
+                let until = delay.map(|d| now + d).or_else(|| self.until());
                 let next = Phase::LoginRequired { why, until };
                 (next, vec![Effect::Answer(Answer::Error(error))])
             }
             Event::RefreshRejected { why } => {
-                let until = settled.until();
+                let until = self.until();
                 let effects = vec![
                     Effect::ForgetStored,
                     Effect::Schedule(None),
@@ -142,16 +152,20 @@ impl Phase {
                 (Phase::LoginRequired { why, until }, effects)
             }
             Event::Restored { with_token } => {
-                let next = if with_token { Phase::Ready } else { settled };
+                let next = if with_token {
+                    Phase::Ready
+                } else {
+                    self.settled()
+                };
                 (next, vec![Effect::Redispatch])
             }
             Event::NothingStored { note } => {
                 let next = match note {
                     Some(why) => Phase::LoginRequired {
                         why,
-                        until: settled.until(),
+                        until: self.until(),
                     },
-                    None => settled,
+                    None => self.settled(),
                 };
                 (next, vec![Effect::Redispatch])
             }
@@ -159,17 +173,48 @@ impl Phase {
     }
 
     /// Where the session stands apart from a running flow.
-    fn settled(self) -> Phase {
+    fn settled(self) -> Phase<F> {
         match self {
-            Phase::LoggingIn { resume } | Phase::Refreshing { resume } => *resume,
+            Phase::LoggingIn { resume, .. } | Phase::Refreshing { resume, .. } => *resume,
             p => p,
         }
     }
 
-    fn settled_ref(&self) -> &Phase {
+    fn settled_ref(&self) -> &Phase<F> {
         match self {
-            Phase::LoggingIn { resume } | Phase::Refreshing { resume } => resume,
+            Phase::LoggingIn { resume, .. } | Phase::Refreshing { resume, .. } => resume,
             p => p,
+        }
+    }
+
+    /// The running flow, if one runs.
+    pub(super) fn flow(&self) -> Option<&F> {
+        match self {
+            Phase::LoggingIn { flow, .. } | Phase::Refreshing { flow, .. } => Some(flow),
+            _ => None,
+        }
+    }
+
+    /// The running flow, to update its prompt or read its events.
+    pub(super) fn flow_mut(&mut self) -> Option<&mut F> {
+        match self {
+            Phase::LoggingIn { flow, .. } | Phase::Refreshing { flow, .. } => Some(flow),
+            _ => None,
+        }
+    }
+
+    /// Takes the running flow out (it ended or is dropped): the phase becomes where the
+    /// session stands without it.
+    pub(super) fn take_flow(&mut self) -> Option<F> {
+        match std::mem::take(self) {
+            Phase::LoggingIn { resume, flow } | Phase::Refreshing { resume, flow } => {
+                *self = *resume;
+                Some(flow)
+            }
+            p => {
+                *self = p;
+                None
+            }
         }
     }
 

@@ -33,7 +33,7 @@ impl Actor {
             .filter(|c| c.satisfies(min_valid, now_ms()));
         let ask = Ask {
             satisfied: satisfied.is_some(),
-            running: self.running.is_some(),
+            running: self.phase.flow().is_some(),
             backoff_left: self.backoff_left(),
             mode: self.profile.mode,
             has_refresh_token: self.tokens.refresh_token.is_some(),
@@ -62,7 +62,7 @@ impl Actor {
     }
 
     pub(super) fn on_login(&mut self, method: AuthMode, import: bool, waiter: Waiter) {
-        if let Some(run) = &mut self.running {
+        if let Some(run) = self.phase.flow_mut() {
             if let FlowKind::Login {
                 started_interactively,
                 ..
@@ -79,7 +79,7 @@ impl Actor {
             // The user asked to log in: that replaces a refresh in progress, and whoever
             // waited for the refresh now waits for the login, as long as it takes.
             run.abort.abort();
-            self.running = None;
+            self.phase.take_flow();
             for w in &mut self.waiters {
                 w.answer_by = None;
             }

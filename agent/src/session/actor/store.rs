@@ -84,7 +84,11 @@ impl Actor {
     /// whether there was a login to forget.
     pub(super) fn logout(&mut self) -> impl Future<Output = bool> + Send + 'static {
         // A login in progress counts as something to log out of: it is cancelled.
-        let had_flow = self.running.take().map(|run| run.abort.abort()).is_some();
+        let had_flow = self
+            .phase
+            .take_flow()
+            .map(|run| run.abort.abort())
+            .is_some();
         let host = self.profile.host().to_owned();
         let msg = format!("logged out of {host}: run `flyte-auth login`");
         self.answer_all(|_| Err(AgentError::Login(msg.clone()).to_wire()));

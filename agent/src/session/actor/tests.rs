@@ -103,29 +103,13 @@ fn request(a: &mut Actor, min_valid: Duration, interactive: bool) -> Ticket {
 
 /// The running flow ends with `result`, as the actor's loop hands it in.
 fn finish(a: &mut Actor, result: Result<FlowOk, AgentError>) {
-    let generation = a
-        .running
-        .as_ref()
-        .map(|r| r.generation)
-        .expect("a flow runs");
+    let generation = a.phase.flow().map(|r| r.generation).expect("a flow runs");
     a.on_flow_end(generation, result);
 }
 
-/// The running flow's kind; checks on the way that the stored phase says the same.
+/// The running flow's kind (the phase holds it, so a running phase and a flow go together).
 fn running(a: &Actor) -> Option<FlowKind> {
-    let kind = a.running.as_ref().map(|r| r.kind.clone());
-    let phase_says = match a.phase {
-        Phase::LoggingIn { .. } => Some(true),
-        Phase::Refreshing { .. } => Some(false),
-        _ => None,
-    };
-    assert_eq!(
-        phase_says,
-        kind.as_ref().map(FlowKind::is_login),
-        "{:?}",
-        a.phase
-    );
-    kind
+    a.phase.flow().map(|r| r.kind.clone())
 }
 
 mod decide;

@@ -11,7 +11,7 @@ use crate::session::runner::FlowKind;
 impl Actor {
     /// Adds a waiter to the running flow, replaying the prompt it missed.
     pub(super) fn join(&mut self, waiter: Waiter) {
-        if let Some(prompt) = self.running.as_ref().and_then(|r| r.prompt.clone()) {
+        if let Some(prompt) = self.phase.flow().and_then(|r| r.prompt.clone()) {
             if self.cannot_show(&prompt, &waiter) {
                 let _ = waiter.reply.send(Err(self.login_required_error()));
                 return;
@@ -25,7 +25,7 @@ impl Actor {
     /// unless a human at a terminal started it.
     fn cannot_show(&self, prompt: &Event, waiter: &Waiter) -> bool {
         let started_interactively = matches!(
-            self.running.as_ref().map(|r| &r.kind),
+            self.phase.flow().map(|r| &r.kind),
             Some(FlowKind::Login {
                 started_interactively: true,
                 ..
@@ -40,7 +40,9 @@ impl Actor {
     }
 
     pub(super) fn on_event(&mut self, event: Event) {
-        let Some(run) = &mut self.running else { return };
+        let Some(run) = self.phase.flow_mut() else {
+            return;
+        };
         if matches!(event, Event::OpenUrl { .. } | Event::DeviceCode { .. }) {
             run.prompt = Some(event.clone());
         }
@@ -53,7 +55,7 @@ impl Actor {
                 self.waiters.push(w);
             }
         }
-        if self.waiters.is_empty() && self.running.as_ref().is_some_and(|r| r.kind.is_login()) {
+        if self.waiters.is_empty() && self.phase.flow().is_some_and(|r| r.kind.is_login()) {
             self.cancel_login("nobody can see the login prompt");
         }
     }
@@ -61,7 +63,9 @@ impl Actor {
     /// Drops waiters whose client went away; cancels a login nobody waits for any more.
     pub(super) fn prune(&mut self) {
         self.waiters.retain(|w| !w.reply.is_closed());
-        let Some(run) = &mut self.running else { return };
+        let Some(run) = self.phase.flow_mut() else {
+            return;
+        };
         if !run.kind.is_login() || !self.waiters.is_empty() {
             run.orphaned_since = None;
             return;
@@ -73,7 +77,7 @@ impl Actor {
     }
 
     pub(super) fn cancel_login(&mut self, why: &str) {
-        if let Some(run) = self.running.take() {
+        if let Some(run) = self.phase.take_flow() {
             run.abort.abort();
             tracing::info!(host = %self.profile.host(), "login cancelled: {why}");
             self.advance(Step::Cancelled);

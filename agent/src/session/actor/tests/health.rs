@@ -9,6 +9,9 @@ use super::super::parts::Health;
 use super::super::phase::Event as Step;
 use super::*;
 
+/// The transitions on their own: no flow runs, so its handle is `()`.
+type Phase = super::super::phase::Phase<()>;
+
 const S: Duration = Duration::from_secs(1);
 
 /// The phase after a renewal that failed with `delay` at `now`.

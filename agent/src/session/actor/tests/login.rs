@@ -46,7 +46,7 @@ fn a_login_request_joins_the_login_in_progress_and_sees_its_prompt() {
     let (mut a, _h) = actor(AuthMode::Pkce);
     let (w1, _t1) = waiter(true, Duration::ZERO);
     a.on_login(AuthMode::Pkce, false, w1);
-    let generation = a.running.as_ref().map(|r| r.generation);
+    let generation = a.phase.flow().map(|r| r.generation);
     let prompt = Event::OpenUrl {
         url: "https://idp.example.com/auth".into(),
         opened: true,
@@ -55,11 +55,7 @@ fn a_login_request_joins_the_login_in_progress_and_sees_its_prompt() {
 
     let (w2, mut t2) = waiter(true, Duration::ZERO);
     a.on_login(AuthMode::Pkce, false, w2);
-    assert_eq!(
-        a.running.as_ref().map(|r| r.generation),
-        generation,
-        "joined"
-    );
+    assert_eq!(a.phase.flow().map(|r| r.generation), generation, "joined");
     assert_eq!(a.waiters.len(), 2);
     let Ticket::Pending { events, .. } = &mut t2 else {
         panic!("answered at once")
@@ -79,18 +75,18 @@ fn a_login_is_cancelled_once_its_last_waiter_has_been_gone_for_the_grace_period(
     a.on_login(AuthMode::Pkce, false, w2);
     drop(t1);
     a.prune();
-    assert!(a.running.is_some(), "one client still waits");
+    assert!(a.phase.flow().is_some(), "one client still waits");
     drop(t2);
     a.prune();
     assert!(
-        a.running.is_some(),
+        a.phase.flow().is_some(),
         "a client may come back within the grace period"
     );
-    if let Some(run) = &mut a.running {
+    if let Some(run) = a.phase.flow_mut() {
         run.orphaned_since = Instant::now().checked_sub(LOGIN_GRACE);
     }
     a.prune();
-    assert!(a.running.is_none(), "cancelled");
+    assert!(a.phase.flow().is_none(), "cancelled");
     assert_eq!(a.status().state, SessionState::LoginRequired);
 }
 
@@ -109,7 +105,7 @@ fn a_login_nobody_can_see_is_cancelled_at_once() {
     });
     let err = answered(&mut t).expect("answered").expect_err("login");
     assert_eq!(err.kind, ErrorKind::LoginRequired);
-    assert!(a.running.is_none());
+    assert!(a.phase.flow().is_none());
 }
 
 #[test]
@@ -143,30 +139,28 @@ fn a_client_back_within_the_grace_period_rejoins_and_one_after_it_starts_a_new_l
     let (mut a, _h) = actor(AuthMode::DeviceFlow);
     let (w, t) = waiter(true, Duration::ZERO);
     a.on_login(AuthMode::DeviceFlow, false, w);
-    let first = a.running.as_ref().map(|r| r.generation);
+    let first = a.phase.flow().map(|r| r.generation);
     drop(t);
     a.prune();
     // ^C and run it again: the same login.
     let (w, _back) = waiter(true, Duration::ZERO);
     a.on_login(AuthMode::DeviceFlow, false, w);
-    assert_eq!(a.running.as_ref().map(|r| r.generation), first);
+    assert_eq!(a.phase.flow().map(|r| r.generation), first);
     a.prune();
     assert!(
-        a.running
-            .as_ref()
-            .is_some_and(|r| r.orphaned_since.is_none()),
+        a.phase.flow().is_some_and(|r| r.orphaned_since.is_none()),
         "waited for again"
     );
     // Everyone gone for the grace period: cancelled; the next login is a new one.
     a.waiters.clear();
     a.prune();
-    if let Some(run) = &mut a.running {
+    if let Some(run) = a.phase.flow_mut() {
         run.orphaned_since = Instant::now().checked_sub(LOGIN_GRACE);
     }
     a.prune();
-    assert!(a.running.is_none());
+    assert!(a.phase.flow().is_none());
     let (w, _t) = waiter(true, Duration::ZERO);
     a.on_login(AuthMode::DeviceFlow, false, w);
-    let second = a.running.as_ref().map(|r| r.generation);
+    let second = a.phase.flow().map(|r| r.generation);
     assert!(second.is_some() && second != first, "a new flow");
 }

@@ -8,19 +8,22 @@ use flyte_auth_proto::{ErrorKind, SessionState, WireError};
 use tokio::time::Instant;
 
 use super::super::phase::{Answer, Effect, Event as Step, Facts};
-use super::*;
+/// The transitions on their own: no flow runs, so its handle is `()`.
+type Phase = super::super::phase::Phase<()>;
 
 const S: Duration = Duration::from_secs(1);
 
 fn refreshing(resume: Phase) -> Phase {
     Phase::Refreshing {
         resume: Box::new(resume),
+        flow: (),
     }
 }
 
 fn logging_in(resume: Phase) -> Phase {
     Phase::LoggingIn {
         resume: Box::new(resume),
+        flow: (),
     }
 }
 
@@ -46,7 +49,13 @@ const EXPIRED: Facts = Facts {
 #[test]
 fn a_refresh_that_rotates_is_ready_scheduled_and_answers_with_the_token() {
     let now = Instant::now();
-    let (p, fx) = Phase::Ready.step(Step::Started { login: false }, now);
+    let (p, fx) = Phase::Ready.step(
+        Step::Started {
+            login: false,
+            flow: (),
+        },
+        now,
+    );
     assert_eq!(p, refreshing(Phase::Ready));
     assert!(fx.is_empty());
     assert_eq!(p.report(&VALID), SessionState::Refreshing);
@@ -166,7 +175,13 @@ fn a_login_replacing_a_refresh_and_then_cancelled_goes_back_to_where_the_session
     let backoff = Phase::Backoff { until: now + S };
     let p = refreshing(backoff.clone());
     // `flyte-auth login` replaces the refresh; its waiters join the login.
-    let (p, _) = p.step(Step::Started { login: true }, now);
+    let (p, _) = p.step(
+        Step::Started {
+            login: true,
+            flow: (),
+        },
+        now,
+    );
     assert_eq!(p, logging_in(backoff.clone()));
     assert_eq!(p.report(&VALID), SessionState::Authenticating);
     assert_eq!(
@@ -271,4 +286,45 @@ impl Phase {
             p => p,
         }
     }
+}
+
+#[test]
+fn a_running_phase_holds_its_flow_and_taking_it_out_leaves_where_the_session_stands() {
+    let now = Instant::now();
+    let backoff = super::super::phase::Phase::<u32>::Backoff { until: now + S };
+    let (mut p, _) = backoff.clone().step(
+        Step::Started {
+            login: false,
+            flow: 7,
+        },
+        now,
+    );
+    assert_eq!(p.flow(), Some(&7));
+    if let Some(f) = p.flow_mut() {
+        *f = 8;
+    }
+    assert_eq!(p.flow(), Some(&8));
+    // A login replacing the refresh takes over its handle's place: the old one is gone.
+    let (mut p, _) = p.step(
+        Step::Started {
+            login: true,
+            flow: 9,
+        },
+        now,
+    );
+    assert_eq!(p.flow(), Some(&9));
+    assert_eq!(p.take_flow(), Some(9));
+    assert_eq!(p, backoff, "no flow: where the session stood");
+    assert_eq!(p.flow(), None);
+    assert_eq!(p.take_flow(), None);
+    assert_eq!(p, backoff);
+}
+
+#[test]
+fn the_wait_for_a_slow_refresh_ending_answers_the_overdue_waiters_and_the_refresh_goes_on() {
+    let now = Instant::now();
+    let p = refreshing(Phase::Ready);
+    let (next, fx) = p.clone().step(Step::WaitOver, now);
+    assert_eq!(next, p, "still refreshing");
+    assert_eq!(fx, [Effect::Answer(Answer::Overdue)]);
 }

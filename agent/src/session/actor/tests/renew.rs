@@ -148,7 +148,7 @@ fn the_end_of_a_cancelled_flow_changes_nothing() {
     let _in = rt.enter();
     let (mut a, _h) = actor(AuthMode::ClientSecret);
     let mut t = request(&mut a, Duration::ZERO, false);
-    let old = a.running.as_ref().map(|r| r.generation).expect("a fetch");
+    let old = a.phase.flow().map(|r| r.generation).expect("a fetch");
     a.on_flow_end(old + 1, Err(unreachable()));
     assert!(answered(&mut t).is_none());
     assert_eq!(a.health.failures, 0);
