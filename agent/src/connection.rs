@@ -88,8 +88,7 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
             };
             // Recorded here rather than in the handler: whether the answer reached the client
             // (or the client left first) is part of the outcome, and only the connection knows.
-            let audit = self.ctx.settings.audit.clone();
-            let subject = audit.enabled().then(|| Subject::of(&req));
+            let subject = self.ctx.settings.audit.enabled().then(|| Subject::of(&req));
             let response = self.handle(req).await;
             let sent = match &response {
                 Some(r) => self.send(r).await.is_ok(),
@@ -101,7 +100,7 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
                     Some(_) if !sent => "not_delivered".to_owned(),
                     Some(r) => audit::outcome(r),
                 };
-                audit.record(&self.peer, subject, outcome);
+                self.ctx.settings.audit.record(&self.peer, subject, outcome);
             }
             if !sent || self.shutdown.is_cancelled() {
                 return;
@@ -142,7 +141,7 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
                     while let Ok(event) = events.try_recv() {
                         self.send(&Response::Event { event }).await.ok()?;
                     }
-                    return Some(Some(r.unwrap_or_else(|_| Err(gone()))));
+                    return Some(Some(r.unwrap_or_else(|_| Err(crate::session::session_gone()))));
                 }
                 Some(event) = events.recv() => {
                     self.send(&Response::Event { event }).await.ok()?;
@@ -182,11 +181,4 @@ impl<W: AsyncWrite + Unpin> Connection<W> {
     async fn send_error(&mut self, kind: ErrorKind, msg: impl Into<String>) -> Result<(), ()> {
         self.send(&Response::Error(WireError::new(kind, msg))).await
     }
-}
-
-fn gone() -> WireError {
-    WireError::new(
-        ErrorKind::Internal,
-        "session task stopped unexpectedly; see the agent log",
-    )
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use flyte_auth_agent::session::{Registry, Reply, Ticket};
+use flyte_auth_agent::session::{Registry, Reply};
 use flyte_auth_agent::store::{StoreKind, Stores};
 use flyte_auth_agent::{Ctx, Settings};
 use flyte_auth_proto::{AuthMode, ErrorKind, Profile, Secret, WireError};
@@ -28,15 +28,7 @@ async fn ask(registry: &Registry, profile: &Profile) -> Reply {
     let ticket = registry
         .get_token(Box::new(profile.clone()), Duration::ZERO, false, Vec::new())
         .await;
-    match ticket {
-        Ticket::Ready(r) => r,
-        Ticket::Pending { reply, .. } => reply.await.unwrap_or_else(|_| {
-            Err(WireError::new(
-                ErrorKind::Internal,
-                "the session dropped its waiter",
-            ))
-        }),
-    }
+    ticket.reply().await
 }
 
 /// Lets the session actors run what is due now (timers that `advance` fired included).

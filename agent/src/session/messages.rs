@@ -69,6 +69,24 @@ pub enum Ticket {
     },
 }
 
+impl Ticket {
+    /// The final answer, ignoring events: for callers that show no prompts.
+    pub async fn reply(self) -> Reply {
+        match self {
+            Ticket::Ready(r) => r,
+            Ticket::Pending { reply, .. } => reply.await.unwrap_or_else(|_| Err(session_gone())),
+        }
+    }
+}
+
+/// The answer for a client whose session task stopped without answering it.
+pub fn session_gone() -> WireError {
+    WireError::new(
+        flyte_auth_proto::ErrorKind::Internal,
+        "session task stopped unexpectedly; see the agent log",
+    )
+}
+
 /// Messages to a session actor.
 #[derive(Debug)]
 pub(crate) enum Command {

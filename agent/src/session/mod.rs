@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 pub use effective::{DEFAULT_HEADER_KEY, Effective, now_ms};
 pub(crate) use messages::{Command, Waiter};
-pub use messages::{Issued, Reply, Ticket};
+pub use messages::{Issued, Reply, Ticket, session_gone};
 
 use crate::Ctx;
 use crate::flows::revoke;

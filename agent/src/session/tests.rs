@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use flyte_auth_proto::{AuthMode, ErrorKind, Profile};
 
-use super::{Registry, Reply, Ticket};
+use super::{Registry, Reply};
 use crate::store::{StoreKind, Stores};
 use crate::{Ctx, Settings};
 
@@ -25,15 +25,7 @@ async fn ask(registry: &Registry, profile: &Profile) -> Reply {
     let ticket = registry
         .get_token(Box::new(profile.clone()), Duration::ZERO, false, Vec::new())
         .await;
-    match ticket {
-        Ticket::Ready(r) => r,
-        Ticket::Pending { reply, .. } => reply.await.unwrap_or_else(|_| {
-            Err(flyte_auth_proto::WireError::new(
-                ErrorKind::Internal,
-                "the session dropped its waiter",
-            ))
-        }),
-    }
+    ticket.reply().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
